@@ -1,0 +1,349 @@
+"""The ``swingml`` command line: parse, load config, call the pipeline. No logic lives here.
+
+Exit codes (SPEC §11): 0 success; 2 bad input or config, with a message naming the file or key, the
+row and the rule (no traceback unless ``--debug``); 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+
+from swingml import pipeline
+from swingml.config import load_config
+from swingml.errors import BadInputError, NotBuiltError, SwingmlError
+from swingml.pipeline import StageContext, StageOutcome
+from swingml.store import RunStore
+
+app = typer.Typer(
+    help="Train, tune, register and serve LightGBM models of what follows crypto swing events.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(
+    help="Candle data: validate, fetch from Binance, synthesise.", no_args_is_help=True
+)
+predict_app = typer.Typer(help="Predictions of the champion models.", no_args_is_help=True)
+registry_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(predict_app, name="predict")
+app.add_typer(registry_app, name="registry")
+
+err_console = Console(stderr=True)
+
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", "-p", help="Config profile (configs/profiles/<P>.yaml).")
+]
+ConfigOpt = Annotated[
+    list[Path] | None, typer.Option("--config", "-c", help="Extra config file, layered on top.")
+]
+RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="Run directory (run.dir).")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", "-s", help="Override: dotted.key=value (repeatable).")
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
+def _context(
+    profile: str | None, configs: list[Path] | None, run_dir: Path | None, sets: list[str] | None
+) -> StageContext:
+    config = load_config(profile, configs or (), sets or (), run_dir)
+    store = RunStore(config.run.dir)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.write_manifest(config.model_dump(mode="json"), {})
+    return StageContext(config=config, store=store, console=Console(stderr=True))
+
+
+def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
+    """Run a command body, mapping errors to SPEC §11 exit codes and one-line messages."""
+    try:
+        return body()
+    except BadInputError as exc:
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"[red]error[/red] (bad input): {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    except NotBuiltError as exc:
+        err_console.print(f"[yellow]not built[/yellow]: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except (typer.Exit, click.exceptions.Exit, click.ClickException):
+        raise
+    except KeyboardInterrupt:
+        err_console.print("interrupted; re-run the same command to resume")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        kind = "" if isinstance(exc, SwingmlError) else f"{type(exc).__name__}: "
+        err_console.print(f"[red]error[/red]: {kind}{exc}", highlight=False)
+        if not debug:
+            err_console.print("(run again with --debug for the traceback)")
+        raise typer.Exit(1) from None
+
+
+def _stage_command(
+    stage: str,
+    profile: str | None,
+    configs: list[Path] | None,
+    run_dir: Path | None,
+    sets: list[str] | None,
+    debug: bool,
+    fn: Callable[[StageContext], StageOutcome] | None = None,
+) -> None:
+    def body() -> None:
+        ctx = _context(profile, configs, run_dir, sets)
+        target = fn if fn is not None else pipeline.resolve(pipeline.STAGES[stage])
+        pipeline.run_stage(stage, ctx, target)
+
+    _guarded(debug, body)
+
+
+def _stage_fn(target: str) -> Callable[[StageContext], StageOutcome]:
+    """Resolve lazily so ``--help`` works even where a stage is not built."""
+
+    def call(ctx: StageContext) -> StageOutcome:
+        return pipeline.resolve(target)(ctx)
+
+    return call
+
+
+@app.command()
+def run(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Run the whole workflow, from candles to registered champions (resumable)."""
+
+    def body() -> None:
+        ctx = _context(profile, config, run_dir, set_)
+        pipeline.run_all(ctx)
+        ctx.console.print(f"run directory: {ctx.store.root}")
+
+    _guarded(debug, body)
+
+
+@data_app.command("validate")
+def data_validate(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Validate the candle files of data.dir (data.symbols x data.interval); report gaps."""
+    _stage_command(
+        "data_validate",
+        profile,
+        config,
+        run_dir,
+        set_,
+        debug,
+        _stage_fn("swingml.stages.data:validate"),
+    )
+
+
+@data_app.command("fetch")
+def data_fetch(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Download Binance public-data monthly kline zips into data.dir (checksummed, resumable)."""
+    _stage_command(
+        "data_fetch", profile, config, run_dir, set_, debug, _stage_fn("swingml.stages.data:fetch")
+    )
+
+
+@data_app.command("synth")
+def data_synth(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the synthetic market (three coins, planted signal) into the run's candles/."""
+    _stage_command(
+        "data_synth", profile, config, run_dir, set_, debug, _stage_fn("swingml.stages.data:synth")
+    )
+
+
+@app.command()
+def features(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate the feature store (five families, cross-coin, multi-timeframe)."""
+    _stage_command("features", profile, config, run_dir, set_, debug)
+
+
+@app.command()
+def targets(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Detect swing events and write triple-barrier labels for every variant of the grid."""
+    _stage_command("targets", profile, config, run_dir, set_, debug)
+
+
+@app.command()
+def prep(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Apply the label-free feature filters on the development period."""
+    _stage_command("prep", profile, config, run_dir, set_, debug)
+
+
+@app.command()
+def select(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Screen features per variant with shallow LightGBM and aggregate the final set."""
+    _stage_command("select", profile, config, run_dir, set_, debug)
+
+
+@app.command()
+def tune(
+    stage: Annotated[
+        int | None, typer.Option("--stage", min=1, max=4, help="Run only this tuning stage (1-4).")
+    ] = None,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Run the four budgeted tuning stages (or one of them)."""
+    target = "swingml.stages.tune:run" if stage is None else f"swingml.stages.tune:stage{stage}"
+    _stage_command("tune", profile, config, run_dir, set_, debug, _stage_fn(target))
+
+
+@app.command()
+def train(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Train the 36 production models, score them on the hold-out and register them."""
+    _stage_command("train", profile, config, run_dir, set_, debug)
+
+
+@predict_app.command("batch")
+def predict_batch(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Predict every event row of every champion's variant over the whole history."""
+    _stage_command(
+        "predict_batch",
+        profile,
+        config,
+        run_dir,
+        set_,
+        debug,
+        _stage_fn("swingml.stages.predict:batch"),
+    )
+
+
+@predict_app.command("live")
+def predict_live(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Append new candles, detect new events, append champion predictions once (for cron)."""
+    _stage_command(
+        "predict_live",
+        profile,
+        config,
+        run_dir,
+        set_,
+        debug,
+        _stage_fn("swingml.stages.predict:live"),
+    )
+
+
+@registry_app.command("list")
+def registry_list(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """List registered models, their versions, aliases and hold-out metrics."""
+    _stage_command(
+        "registry_list",
+        profile,
+        config,
+        run_dir,
+        set_,
+        debug,
+        _stage_fn("swingml.stages.registry:list_models"),
+    )
+
+
+@app.command()
+def report(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the run's summary: stage status, wall time, task counts."""
+
+    def body() -> None:
+        ctx = _context(profile, config, run_dir, set_)
+        summary = ctx.store.read_summary()
+        typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+
+    _guarded(debug, body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Settings of the learning stages: split, prep, selection, tuning, training (SPEC §5 to §8)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from swingml.config._model import Section
+
+
+class SplitConfig(Section):
+    """The global hold-out: the last fraction of the time span, never seen before final scoring."""
+
+    holdout_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+
+
+class PrepConfig(Section):
+    """Label-free feature filters, in SPEC order, fit on development rows only."""
+
+    max_missing: float = Field(default=0.70, ge=0.0, le=1.0)
+    max_nan: float = Field(default=0.90, ge=0.0, le=1.0)
+    max_single_value: float = Field(default=0.95, gt=0.0, le=1.0)
+    min_variance: float = Field(default=1e-6, ge=0.0)
+    max_correlation: float = Field(default=0.90, gt=0.0, le=1.0)
+    sample_rows: int = Field(default=50_000, ge=100)
+    block_columns: int = Field(default=1024, ge=16)
+
+
+class SelectionConfig(Section):
+    """Per-variant shallow LightGBM screening and the cross-variant aggregate."""
+
+    max_events: int = Field(default=25_000, ge=100)
+    validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+    num_leaves: int = Field(default=30, ge=2)
+    max_depth: int = Field(default=5, ge=1)
+    num_rounds: int = Field(default=100, ge=1)
+    early_stopping: int = Field(default=20, ge=1)
+    learning_rate: float = Field(default=0.1, gt=0.0)
+    top_k: int = Field(default=200, ge=1)
+    final_size: int = Field(default=400, ge=1)
+    max_bin: int = Field(default=63, ge=2)
+    bin_construct_sample_cnt: int = Field(default=50_000, ge=1000)
+    histogram_pool_size: float = Field(default=256.0, gt=0.0)
+
+
+class TuningConfig(Section):
+    """The four budgeted tuning stages; ``budget`` is wall minutes on the configured workers."""
+
+    budget: float = Field(default=6.0, gt=0.0)
+    shares: tuple[float, float, float, float] = (0.25, 0.15, 0.35, 0.25)
+    cv_folds: int = Field(default=5, ge=2)
+    max_trials_stage2: int = Field(default=40, ge=1)
+    max_trials_stage3: int = Field(default=20, ge=1)
+    max_trials_stage4: int = Field(default=10, ge=1)
+    stage4_models: int = Field(default=36, ge=1)
+    num_rounds: int = Field(default=300, ge=10)
+    validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+    max_train_rows: int = Field(default=30_000, ge=100)
+
+    @field_validator("shares")
+    @classmethod
+    def _shares_sum_to_one(
+        cls, value: tuple[float, float, float, float]
+    ) -> tuple[float, float, float, float]:
+        if abs(sum(value) - 1.0) > 1e-6 or min(value) < 0:
+            raise ValueError("stage shares must be non-negative and sum to 1")
+        return value
+
+
+class TrainingConfig(Section):
+    """Production training of the 36 main variants on all development data."""
+
+    num_rounds: int = Field(default=800, ge=10)
+    early_stopping: int = Field(default=50, ge=1)
+    validation_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)

@@ -1,0 +1,158 @@
+"""Load and merge config layers, then validate them with errors that name the file and key."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from swingml.config.root import Config
+from swingml.errors import BadInputError
+
+_SET_ORIGIN = "--set"
+
+
+def config_dir() -> Path:
+    """The folder holding ``base.yaml``, ``profiles/`` and ``grids/``.
+
+    A source checkout keeps it at the repository root; an installed wheel ships a copy inside the
+    package.
+    """
+    checkout = Path(__file__).resolve().parents[3] / "configs"
+    if (checkout / "base.yaml").is_file():
+        return checkout
+    return Path(__file__).resolve().parents[1] / "_configs"
+
+
+def profile_names() -> list[str]:
+    """The profiles that ship with swingml."""
+    return sorted(p.stem for p in (config_dir() / "profiles").glob("*.yaml"))
+
+
+def load_config(
+    profile: str | None = None,
+    files: Iterable[str | Path] = (),
+    overrides: Iterable[str] = (),
+    run_dir: str | Path | None = None,
+) -> Config:
+    """Merge base, profile, extra files and ``dotted.key=value`` overrides into a ``Config``."""
+    origins: dict[tuple[str, ...], str] = {}
+    merged: dict[str, Any] = {}
+    layers: list[Path] = [config_dir() / "base.yaml"]
+    if profile is not None:
+        path = config_dir() / "profiles" / f"{profile}.yaml"
+        if not path.is_file():
+            raise BadInputError(
+                f"--profile {profile}",
+                "unknown profile",
+                f"use one of: {', '.join(profile_names())}",
+            )
+        layers.append(path)
+    layers.extend(Path(f) for f in files)
+    for layer in layers:
+        data = _read_yaml(layer)
+        data.pop("extends", None)
+        _merge(merged, data, str(layer), origins, ())
+    for override in overrides:
+        key, value = _parse_override(override)
+        _merge(merged, _nest(key, value), _SET_ORIGIN, origins, ())
+    if profile is not None:
+        _merge(merged, {"run": {"profile": profile}}, f"--profile {profile}", origins, ())
+    if run_dir is not None:
+        _merge(merged, {"run": {"dir": str(run_dir)}}, "--run-dir", origins, ())
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise _explain(exc, origins) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise BadInputError(str(path), "config file not found", "check the path")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BadInputError(str(path), f"not valid YAML: {exc}", "fix the YAML syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadInputError(str(path), "a config file must be a mapping of sections", "")
+    return data
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise BadInputError(
+            f"--set {text}",
+            "an override must look like dotted.key=value",
+            "e.g. --set data.interval=15m",
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    node = out
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def _merge(
+    into: dict[str, Any],
+    layer: Mapping[str, Any],
+    origin: str,
+    origins: dict[tuple[str, ...], str],
+    prefix: tuple[str, ...],
+) -> None:
+    for key, value in layer.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value, origin, origins, path)
+        else:
+            into[key] = copy.deepcopy(value)
+            origins[path] = origin
+            _mark_children(value, origin, origins, path)
+
+
+def _mark_children(
+    value: Any, origin: str, origins: dict[tuple[str, ...], str], path: tuple[str, ...]
+) -> None:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            child_path = (*path, str(key))
+            origins[child_path] = origin
+            _mark_children(child, origin, origins, child_path)
+
+
+def _explain(exc: ValidationError, origins: Mapping[tuple[str, ...], str]) -> BadInputError:
+    first = exc.errors()[0]
+    loc = tuple(str(part) for part in first["loc"])
+    key = ".".join(loc) or "<root>"
+    origin = "config"
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in origins:
+            origin = origins[loc[:cut]]
+            break
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        rule = "unknown key"
+        fix = "remove it or check its spelling against configs/base.yaml"
+    else:
+        rule = f"{first['msg']} (got {first.get('input')!r})"
+        fix = "see configs/base.yaml for the allowed values"
+    more = len(exc.errors()) - 1
+    if more:
+        rule += f"; and {more} more problem(s)"
+    return BadInputError(f"{origin}: key {key}", rule, fix)

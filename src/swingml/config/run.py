@@ -1,0 +1,15 @@
+"""Run-level settings: where the run directory is and the global seed."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from swingml.config._model import Section
+
+
+class RunConfig(Section):
+    """Where a run writes and the seed every random choice derives from."""
+
+    dir: str = "runs/default"
+    seed: int = Field(default=42, ge=0)
+    profile: str = "base"

@@ -1,0 +1,68 @@
+"""The executor protocol every stage hands its variant work to.
+
+A stage builds ``Task`` objects (a picklable top-level function, its arguments and a content-hash
+key) and calls ``Executor.run``; results come back in the order the tasks were given, one
+``TaskResult`` each, whether the task succeeded, failed or was reused from an earlier run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from swingml.config import Config
+from swingml.store import RunStore
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of variant work.
+
+    ``key`` must be a content hash of everything that determines the output (function, input
+    fingerprints, config slice): a finished task with the same key is reused, not re-run.
+    ``label`` is the human name shown in logs and failure lists (e.g. a variant id).
+    """
+
+    key: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What became of one task, with its resource figures."""
+
+    key: str
+    label: str
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    retries: int = 0
+    exit_status: str = "ok"
+    reused: bool = False
+    log_path: str = ""
+
+
+class Executor(Protocol):
+    """Runs a stage's tasks and returns their results in task order."""
+
+    def run(self, stage: str, tasks: Sequence[Task]) -> list[TaskResult]:
+        """Run (or reuse) every task; never raises for a failed task, only reports it."""
+        ...
+
+
+def make_executor(config: Config, store: RunStore) -> Executor:
+    """The executor the config asks for (``executor.kind``: ``local`` or ``ray``)."""
+    if config.executor.kind == "ray":
+        from swingml.orchestration.ray_executor import RayExecutor  # type: ignore[import-not-found]
+
+        ray_executor: Executor = RayExecutor(config.executor, store)
+        return ray_executor
+    from swingml.orchestration.local import LocalExecutor
+
+    return LocalExecutor(config.executor, store)

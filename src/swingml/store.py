@@ -1,0 +1,145 @@
+"""The run directory: where every stage's files live, written atomically, read back whole.
+
+Every write goes to a temporary file in the same folder and is renamed into place, so a reader
+never sees half a file, whatever moment a run is killed at. ``summary.json`` and ``manifest.json``
+are written by the parent process only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SUMMARY = "summary.json"
+MANIFEST = "manifest.json"
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it onto ``target``.
+
+    On an exception the temporary file is removed and ``target`` is left as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json_atomic(target: Path, payload: Any) -> None:
+    """Write ``payload`` as indented, key-sorted JSON, atomically."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+    write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def write_parquet_atomic(target: Path, table: pa.Table | pd.DataFrame) -> None:
+    """Write a table (or a DataFrame, without its index) as Parquet, atomically."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by ``write_json_atomic``."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def file_fingerprint(path: Path) -> str:
+    """SHA-256 of a file's bytes (first 16 hex digits): cheap identity for cache keys."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def combine_fingerprints(parts: Mapping[str, str]) -> str:
+    """One fingerprint for a named set of fingerprints, independent of their order."""
+    blob = json.dumps(dict(sorted(parts.items())), separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class RunStore:
+    """Paths and atomic IO for one run directory (SPEC §11)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the run directory (not created)."""
+        return self.root.joinpath(*parts)
+
+    def ensure(self, *parts: str) -> Path:
+        """A folder inside the run directory, created if missing."""
+        folder = self.path(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def candles_path(self, symbol: str) -> Path:
+        """Validated candles of one symbol, as every later stage reads them."""
+        return self.path("candles", f"{symbol}.parquet")
+
+    def features_dir(self) -> Path:
+        """The feature store folder (Parquet + metadata)."""
+        return self.path("features")
+
+    def targets_path(self, symbol: str) -> Path:
+        """The long-form target table of one symbol."""
+        return self.path("targets", f"{symbol}.parquet")
+
+    def read_summary(self) -> dict[str, Any]:
+        """The current ``summary.json`` (an empty skeleton if none exists yet)."""
+        path = self.path(SUMMARY)
+        if path.is_file():
+            data: dict[str, Any] = read_json(path)
+            data.setdefault("stages", {})
+            return data
+        return {"stages": {}}
+
+    def record_stage(self, name: str, entry: Mapping[str, Any]) -> None:
+        """Replace one stage's entry in ``summary.json`` (parent process only)."""
+        summary = self.read_summary()
+        summary["stages"][name] = dict(entry)
+        summary["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        write_json_atomic(self.path(SUMMARY), summary)
+
+    def write_manifest(self, config: Mapping[str, Any], fingerprints: Mapping[str, str]) -> None:
+        """Record the resolved config and the fingerprints of the run's inputs."""
+        manifest = self.read_manifest()
+        manifest["config"] = dict(config)
+        manifest.setdefault("fingerprints", {}).update(fingerprints)
+        manifest["input_fingerprint"] = combine_fingerprints(manifest["fingerprints"])
+        write_json_atomic(self.path(MANIFEST), manifest)
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The current ``manifest.json`` (empty if none exists yet)."""
+        path = self.path(MANIFEST)
+        if path.is_file():
+            data: dict[str, Any] = read_json(path)
+            return data
+        return {}
