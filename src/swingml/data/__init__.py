@@ -1,0 +1,1 @@
+"""Candle data layer: file sources, validation, gap reporting, synthetic market, Binance fetch."""
