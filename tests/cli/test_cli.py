@@ -1,0 +1,82 @@
+"""The command tree of SPEC §11: --help everywhere, exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from swingml import pipeline
+from swingml.cli import app
+from swingml.errors import NotBuiltError
+
+COMMANDS = [
+    [],
+    ["run"],
+    ["data"],
+    ["data", "validate"],
+    ["data", "fetch"],
+    ["data", "synth"],
+    ["features"],
+    ["targets"],
+    ["prep"],
+    ["select"],
+    ["tune"],
+    ["train"],
+    ["predict"],
+    ["predict", "batch"],
+    ["predict", "live"],
+    ["registry"],
+    ["registry", "list"],
+    ["report"],
+]
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
+def test_help_everywhere(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_bad_config_key_exits_2_naming_it(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--run-dir", str(tmp_path), "--set", "data.bogus=1"])
+    assert result.exit_code == 2
+    assert "data.bogus" in result.output
+    assert "unknown key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_profile_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--profile", "nope", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown profile" in result.output
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["run", "--no-such-option"])
+    assert result.exit_code == 2
+
+
+def test_tune_stage_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["tune", "--stage", "5", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 2
+
+
+def test_missing_stage_module_is_reported_not_built() -> None:
+    with pytest.raises(NotBuiltError, match="not built"):
+        pipeline.resolve("swingml.stages.no_such_stage:run")
+
+
+def test_report_prints_the_summary(tmp_path: Path) -> None:
+    from swingml.store import RunStore
+
+    RunStore(tmp_path).record_stage(
+        "data", {"status": "done", "wall_s": 0.1, "tasks": 3, "failed_tasks": 0}
+    )
+    result = runner.invoke(app, ["report", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert '"data"' in result.output
