@@ -1,0 +1,207 @@
+"""Stage ``targets``: candles → ``targets/<SYMBOL>.parquet`` for every variant of the grid.
+
+Reads ``candles/<SYMBOL>.parquet`` for each of ``data.symbols``, builds one long-form table per
+symbol (one task each), then writes ``targets/summary.parquet`` (one row per variant) and, last,
+``targets/_meta.json`` holding the candle fingerprints and the ``targets``+``grid`` config hash. A
+re-run whose candles and config match that file reuses the store without recomputing anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from swingml.config import Config, GridConfig, TargetsConfig
+from swingml.errors import BadInputError, StageFailedError
+from swingml.orchestration.executor import Task, make_executor
+from swingml.pipeline import StageContext, StageOutcome
+from swingml.store import (
+    RunStore,
+    atomic_path,
+    file_fingerprint,
+    read_json,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from swingml.targets.grid import variants
+from swingml.targets.table import SUMMARY_COLUMNS, build_symbol_targets
+
+FORMAT_VERSION = 1
+"""Bump when the table layout or the event/label rules change: stored targets are then rebuilt."""
+
+ROW_GROUP_ROWS = 65_536
+"""Rows per Parquet row group: small enough that reading one variant skips most of the file."""
+
+MAX_LISTED = 50
+"""At most this many zero-event variant ids are listed in ``summary.json`` (all are counted)."""
+
+
+def run(ctx: StageContext) -> StageOutcome:
+    """Build (or reuse) the target store of every symbol and report the grid and class balance."""
+    config, store = ctx.config, ctx.store
+    symbols = list(config.data.symbols)
+    candle_prints = {symbol: _checked_candles(store, symbol) for symbol in symbols}
+    config_hash = config.slice_hash("targets", "grid")
+    meta_path = store.path("targets", "_meta.json")
+    wanted = {"version": FORMAT_VERSION, "config_hash": config_hash, "candles": candle_prints}
+
+    if _reusable(store, meta_path, wanted, symbols):
+        ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
+        summary = pd.read_parquet(store.path("targets", "summary.parquet"))
+        return StageOutcome(tasks=0, failed_tasks=0, details=_details(config, summary, True))
+
+    meta_path.unlink(missing_ok=True)
+    tasks = [
+        Task(
+            key=_task_key(symbol, candle_prints[symbol], config_hash),
+            fn=build_symbol_file,
+            args=(
+                str(store.candles_path(symbol)),
+                str(store.targets_path(symbol)),
+                symbol,
+                config.targets,
+                config.grid,
+            ),
+            label=f"targets/{symbol}",
+        )
+        for symbol in symbols
+    ]
+    results = make_executor(config, store).run("targets", tasks)
+    failed = [result for result in results if not result.ok]
+    if failed:
+        lines = "; ".join(f"{r.label}: {(r.error or '').strip().splitlines()[-1:]}" for r in failed)
+        raise StageFailedError(f"targets failed for {len(failed)} symbol(s): {lines}")
+
+    target_prints: dict[str, str] = {}
+    frames: list[pd.DataFrame] = []
+    for task, result in zip(tasks, results, strict=True):
+        value: dict[str, Any] = result.value
+        path = Path(task.args[1])
+        if not path.is_file() or file_fingerprint(path) != value["fingerprint"]:
+            value = build_symbol_file(*task.args)  # a reused result whose file has since gone
+        target_prints[task.label.split("/", 1)[1]] = value["fingerprint"]
+        frames.append(pd.DataFrame(value["summary"], columns=list(SUMMARY_COLUMNS)))
+        ctx.console.print(
+            f"targets {task.label}: {value['events']:,} events, {value['rows']:,} rows "
+            f"({result.wall_s:.1f} s)"
+        )
+    summary = pd.concat(frames, ignore_index=True)
+    write_parquet_atomic(store.path("targets", "summary.parquet"), summary)
+    write_json_atomic(meta_path, {**wanted, "targets": target_prints})
+    details = _details(config, summary, False)
+    return StageOutcome(tasks=len(tasks), failed_tasks=0, details=details)
+
+
+def build_symbol_file(
+    candles_path: str, targets_path: str, symbol: str, targets: TargetsConfig, grid: GridConfig
+) -> dict[str, Any]:
+    """Task body: one symbol's candles → its target table (atomic write) + per-variant summary."""
+    candles = pd.read_parquet(candles_path, columns=["timestamp", "high", "low", "close"])
+    built = build_symbol_targets(symbol, candles, targets, grid)
+    target = Path(targets_path)
+    table = pa.Table.from_pandas(built.frame, preserve_index=False)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    return {
+        "fingerprint": file_fingerprint(target),
+        "rows": len(built.frame),
+        "events": int(built.summary["events"].sum() // max(len(grid.k), 1)),
+        "summary": built.summary.to_dict(orient="records"),
+    }
+
+
+def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
+    blob = f"targets:v{FORMAT_VERSION}:{symbol}:{candles_print}:{config_hash}"
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _reusable(
+    store: RunStore, meta_path: Path, wanted: Mapping[str, Any], symbols: Sequence[str]
+) -> bool:
+    if not meta_path.is_file() or not store.path("targets", "summary.parquet").is_file():
+        return False
+    meta: dict[str, Any] = read_json(meta_path)
+    if any(meta.get(key) != value for key, value in wanted.items()):
+        return False
+    stored: dict[str, str] = meta.get("targets", {})
+    for symbol in symbols:
+        path = store.targets_path(symbol)
+        if not path.is_file() or stored.get(symbol) != file_fingerprint(path):
+            return False
+    return True
+
+
+def _checked_candles(store: RunStore, symbol: str) -> str:
+    """The candle file's fingerprint, after checking what the event rules rely on."""
+    path = store.candles_path(symbol)
+    if not path.is_file():
+        raise BadInputError(
+            str(path),
+            f"no candles for {symbol}",
+            "run `swingml data validate` (or `swingml run`) first, or check data.symbols",
+        )
+    try:
+        candles = pd.read_parquet(path, columns=["timestamp", "high", "low", "close"])
+    except (KeyError, ValueError, pa.ArrowException) as exc:
+        raise BadInputError(
+            str(path),
+            f"cannot read timestamp/high/low/close: {exc}",
+            "rebuild the candles with `swingml data validate`",
+        ) from None
+    _check_rows(path, candles)
+    return file_fingerprint(path)
+
+
+def _check_rows(path: Path, candles: pd.DataFrame) -> None:
+    if not pd.api.types.is_datetime64_any_dtype(candles["timestamp"]):
+        raise BadInputError(str(path), "column timestamp is not a datetime", "rebuild the candles")
+    stamps = candles["timestamp"].to_numpy(dtype="datetime64[ns]")
+    bad = np.flatnonzero(stamps[1:] <= stamps[:-1])
+    if len(bad):
+        row = int(bad[0]) + 1
+        raise BadInputError(
+            f"{path} row {row}",
+            "timestamps must be strictly increasing",
+            "rebuild the candles with `swingml data validate`",
+        )
+    prices = candles[["high", "low", "close"]].to_numpy(dtype=np.float64)
+    broken = ~np.isfinite(prices).all(axis=1) | (prices <= 0).any(axis=1)
+    broken |= prices[:, 0] < prices[:, 1]
+    if broken.any():
+        row = int(np.flatnonzero(broken)[0])
+        raise BadInputError(
+            f"{path} row {row}",
+            "high, low and close must be finite and > 0, with high >= low",
+            "rebuild the candles with `swingml data validate`",
+        )
+
+
+def _details(config: Config, summary: pd.DataFrame, reused: bool) -> dict[str, Any]:
+    """The stage's keys in ``summary.json``: grid size, events and class balance."""
+    grid = config.grid
+    per_symbol = summary.groupby("symbol", sort=False)
+    n_k = max(len(grid.k), 1)
+    classes = {str(c): int(summary[f"class_{c}"].sum()) for c in range(3)}
+    known = sum(classes.values())
+    empty = summary.loc[summary["events"] == 0, "variant"].tolist()
+    return {
+        "reused": reused,
+        "grid_size": len(variants(config)),
+        "variants_per_window_and_symbol": len(grid.kinds) * len(grid.s) * len(grid.k),
+        "symbols": list(config.data.symbols),
+        "windows": list(grid.windows),
+        "events": {str(s): int(g["events"].sum() // n_k) for s, g in per_symbol},
+        "rows": {str(s): int(g["events"].sum()) for s, g in per_symbol},
+        "class_counts": classes,
+        "class_balance": {c: round(n / known, 4) if known else 0.0 for c, n in classes.items()},
+        "unknown_labels": int(summary["unknown"].sum()),
+        "zero_event_variants": len(empty),
+        "zero_event_variant_ids": empty[:MAX_LISTED],
+    }
