@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from swingml.config import Config
-from swingml.store import RunStore
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from swingml.config import Config
+    from swingml.store import RunStore
 
 
 @dataclass(frozen=True)
@@ -20,8 +23,8 @@ class Task:
     """One unit of variant work.
 
     ``key`` must be a content hash of everything that determines the output (function, input
-    fingerprints, config slice): a finished task with the same key is reused, not re-run.
-    ``label`` is the human name shown in logs and failure lists (e.g. a variant id).
+    fingerprints, config slice; see ``task_key``): a finished task with the same key is reused,
+    not re-run. ``label`` is the human name shown in logs and failure lists (e.g. a variant id).
     """
 
     key: str
@@ -32,7 +35,13 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """What became of one task, with its resource figures."""
+    """What became of one task, with its resource figures.
+
+    ``exit_status`` is ``ok``, ``error`` (the task raised; ``error`` holds the traceback tail),
+    ``timeout``, ``memory`` (killed by the health checks) or ``crashed`` (its worker died).
+    ``wall_s`` and ``cpu_s`` are totals over all attempts, ``peak_rss_mb`` the highest; a reused
+    result (``reused=True``) cost nothing in this run and shows zeros.
+    """
 
     key: str
     label: str
@@ -51,18 +60,30 @@ class TaskResult:
 class Executor(Protocol):
     """Runs a stage's tasks and returns their results in task order."""
 
-    def run(self, stage: str, tasks: Sequence[Task]) -> list[TaskResult]:
-        """Run (or reuse) every task; never raises for a failed task, only reports it."""
+    def run(
+        self,
+        stage: str,
+        tasks: Sequence[Task],
+        on_result: Callable[[TaskResult], None] | None = None,
+    ) -> list[TaskResult]:
+        """Run (or reuse) every task; never raises for a failed task, only reports it.
+
+        ``on_result``, if given, is called in the calling process as each distinct task's result
+        becomes final (reused ones first), e.g. to log metrics to MLflow as they arrive.
+        """
         ...
 
 
-def make_executor(config: Config, store: RunStore) -> Executor:
-    """The executor the config asks for (``executor.kind``: ``local`` or ``ray``)."""
-    if config.executor.kind == "ray":
-        from swingml.orchestration.ray_executor import RayExecutor  # type: ignore[import-not-found]
+def make_executor(config: Config, store: RunStore, console: Console | None = None) -> Executor:
+    """The executor the config asks for (``executor.kind``: ``local`` or ``ray``).
 
-        ray_executor: Executor = RayExecutor(config.executor, store)
+    ``console`` receives the progress bar and the failure list (default: standard error).
+    """
+    if config.executor.kind == "ray":
+        from swingml.orchestration.ray_executor import RayExecutor
+
+        ray_executor: Executor = RayExecutor(config.executor, store, console)
         return ray_executor
     from swingml.orchestration.local import LocalExecutor
 
-    return LocalExecutor(config.executor, store)
+    return LocalExecutor(config.executor, store, console)

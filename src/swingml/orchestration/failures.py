@@ -1,0 +1,67 @@
+"""Failed tasks after a stage: listed for the user, and the threshold that fails the stage.
+
+The executors list failures themselves and return every result; whether too many failures fail
+the whole stage is the stage's call, through ``check_failures``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
+
+from rich.console import Console
+from rich.table import Table
+
+from swingml.errors import StageFailedError
+from swingml.orchestration.executor import TaskResult
+
+if TYPE_CHECKING:
+    from swingml.config import Config, ExecutorConfig
+
+
+def cause(result: TaskResult) -> str:
+    """A one-line cause: the exit status and the telling line of the error.
+
+    For a Python exception that is the last line of the traceback; for a task the executor ended
+    (timeout, memory, crash) it is the executor's own first line.
+    """
+    lines = (result.error or "").strip().splitlines()
+    if not lines:
+        return result.exit_status
+    return f"{result.exit_status}: {lines[-1] if result.exit_status == 'error' else lines[0]}"
+
+
+def report_failures(console: Console, stage: str, results: Sequence[TaskResult]) -> None:
+    """Print a table of the failed tasks (key, label, cause, log path); nothing if none failed."""
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return
+    table = Table(
+        title=f"{stage}: {len(failed)} of {len(results)} tasks failed", title_justify="left"
+    )
+    for column in ("key", "label", "cause", "log"):
+        table.add_column(column, overflow="fold")
+    for r in failed:
+        table.add_row(r.key, r.label, cause(r), r.log_path)
+    console.print(table)
+
+
+def check_failures(
+    results: Sequence[TaskResult], config: Config | ExecutorConfig, stage: str = "stage"
+) -> None:
+    """Raise ``StageFailedError`` when the failed share exceeds ``executor.failure_threshold``.
+
+    Accepts the whole ``Config`` or its ``executor`` section. A stage calls this after
+    ``Executor.run`` and before using the results; with no tasks nothing can fail.
+    """
+    section = cast("ExecutorConfig", getattr(config, "executor", config))
+    threshold = section.failure_threshold
+    failed = [r for r in results if not r.ok]
+    if not results or len(failed) / len(results) <= threshold:
+        return
+    examples = ", ".join(f"{r.label or r.key} ({r.exit_status})" for r in failed[:3])
+    raise StageFailedError(
+        f"{stage}: {len(failed)} of {len(results)} tasks failed "
+        f"({len(failed) / len(results):.0%} > executor.failure_threshold={threshold:g}), "
+        f"e.g. {examples}; their logs are listed above and in the tasks table"
+    )

@@ -1,0 +1,186 @@
+"""The Ray executor: the same tasks as Ray remote tasks, with the same results and resume.
+
+The only module that imports ``ray`` (inside functions, so importing this module costs nothing).
+Each attempt is one remote call of ``execute`` (as in a local worker), with ``num_cpus`` =
+``threads_per_worker`` and the thread-count variables in its ``runtime_env``. Retries, backoff,
+timeouts, result caching and the tasks table are the parent's, shared with the local executor
+(``scheduler.drive``); Ray's own task retries are off so each attempt is counted once.
+
+The run directory must be visible to the Ray workers at the same path (one machine, or shared
+storage): task logs, artifacts and the memory watchdog's marker are written there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from swingml.config import ExecutorConfig
+from swingml.orchestration import health
+from swingml.orchestration.attempt import Outcome, execute, tail
+from swingml.orchestration.context import thread_environment
+from swingml.orchestration.executor import Task, TaskResult
+from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
+from swingml.store import RunStore, read_json
+
+
+def run_attempt(
+    payload: bytes,
+    artifacts: str,
+    log_path: str,
+    header: str,
+    memory_limit_mb: float,
+    kill_marker: str,
+    sys_path: list[str],
+) -> Outcome:
+    """Body of the remote task: make the driver's import path available, then ``execute``."""
+    for entry in sys_path:
+        if entry not in sys.path:
+            sys.path.append(entry)
+    return execute(
+        payload,
+        Path(artifacts),
+        Path(log_path),
+        header,
+        memory_limit_mb=memory_limit_mb,
+        kill_marker=Path(kill_marker),
+    )
+
+
+def connect(config: ExecutorConfig) -> None:
+    """Join ``executor.ray_address``, or start a local head when it is null (once per process)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    if config.ray_address is not None:
+        ray.init(address=config.ray_address, log_to_driver=False)
+        return
+    workers = config.max_concurrent_processes or os.cpu_count() or 1
+    ray.init(
+        num_cpus=workers * config.threads_per_worker,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+
+
+class RayBackend:
+    """The Ray backend of ``scheduler.drive``: at most ``slots`` remote attempts in flight."""
+
+    def __init__(self, config: ExecutorConfig, limits: health.Limits) -> None:
+        import ray
+
+        connect(config)
+        self.limits = limits
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.slots = config.max_concurrent_processes or max(
+            cluster_cpus // config.threads_per_worker, 1
+        )
+        self.remote: Any = ray.remote(run_attempt).options(
+            num_cpus=config.threads_per_worker,
+            max_retries=0,
+            runtime_env={"env_vars": thread_environment(config.threads_per_worker)},
+        )
+        self.inflight: dict[Any, tuple[Attempt, float]] = {}
+        self.sys_path = list(sys.path)
+
+    def free_slots(self, demand: int) -> int:
+        """Room left under the concurrency limit."""
+        return max(self.slots - len(self.inflight), 0)
+
+    def submit(self, attempt: Attempt) -> bool:
+        """Start ``attempt`` as a remote task."""
+        attempt.paths.kill_marker.unlink(missing_ok=True)
+        ref = self.remote.remote(
+            attempt.payload,
+            str(attempt.paths.artifacts),
+            str(attempt.paths.log),
+            attempt.header,
+            self.limits.memory_limit_mb,
+            str(attempt.paths.kill_marker),
+            self.sys_path,
+        )
+        self.inflight[ref] = (attempt, time.monotonic())
+        return True
+
+    def running(self) -> int:
+        """Remote attempts in flight."""
+        return len(self.inflight)
+
+    def poll(self, timeout: float) -> list[tuple[Attempt, Outcome]]:
+        """Finished remote attempts; those past the time limit are cancelled (their worker ends)."""
+        import ray
+
+        if not self.inflight:
+            time.sleep(timeout)
+            return []
+        refs = list(self.inflight)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        ended = [self._collect(ref) for ref in ready]
+        now = time.monotonic()
+        for ref, (attempt, started) in list(self.inflight.items()):
+            if now - started > self.limits.task_timeout_s:
+                ray.cancel(ref, force=True)
+                del self.inflight[ref]
+                error = health.timeout_message(now - started, self.limits)
+                ended.append(
+                    (attempt, Outcome(False, health.TIMEOUT, error=error, wall_s=now - started))
+                )
+        return ended
+
+    def _collect(self, ref: Any) -> tuple[Attempt, Outcome]:
+        import ray
+
+        attempt, started = self.inflight.pop(ref)
+        try:
+            outcome: Outcome = ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            wall_s = time.monotonic() - started
+            marker = attempt.paths.kill_marker
+            if marker.is_file():
+                rss_mb = float(read_json(marker).get("rss_mb", 0.0))
+                error = health.memory_message(rss_mb, self.limits)
+                return attempt, Outcome(
+                    False, health.MEMORY, error=error, wall_s=wall_s, peak_rss_mb=rss_mb
+                )
+            error = f"the Ray worker died while running the task: {tail(str(exc), lines=8)}"
+            return attempt, Outcome(False, health.CRASHED, error=error, wall_s=wall_s)
+        return attempt, outcome
+
+    def close(self) -> None:
+        """Cancel whatever still runs (the local head, if any, stays up for later stages)."""
+        import ray
+
+        for ref in self.inflight:
+            ray.cancel(ref, force=True)
+        self.inflight.clear()
+
+
+class RayExecutor:
+    """Runs a stage's tasks on Ray: same keys, cache, results and tasks table as the local pool."""
+
+    def __init__(
+        self, config: ExecutorConfig, store: RunStore, console: Console | None = None
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.console = console if console is not None else Console(stderr=True)
+
+    def run(
+        self, stage: str, tasks: Sequence[Task], on_result: ResultCallback | None = None
+    ) -> list[TaskResult]:
+        """Run (or reuse) every task of ``stage`` on the Ray cluster, results in task order."""
+        limits = health.Limits.from_config(self.config)
+
+        def open_backend(folder: Path) -> RayBackend:
+            return RayBackend(self.config, limits)
+
+        return drive(stage, tasks, self.store.root, limits, open_backend, self.console, on_result)

@@ -1,0 +1,137 @@
+"""Task functions for the executor tests: well-behaved ones and ones that misbehave on purpose.
+
+They live in a plain module (put on ``sys.path`` by ``conftest.py``) because worker processes
+import a task's function by its module name. Every execution leaves a marker file in the task's
+artifact folder, so tests can count how often a task really ran.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from swingml.orchestration import task_dir, worker_threads
+
+
+def mark() -> None:
+    """Record one execution of the running task."""
+    (task_dir() / f"exec-{os.getpid()}-{uuid.uuid4().hex}").touch()
+
+
+def executions(artifacts: Path) -> int:
+    """How many times the task whose artifact folder is ``artifacts`` ran."""
+    return len(list(artifacts.glob("exec-*"))) if artifacts.is_dir() else 0
+
+
+def square(x: int, sleep_s: float = 0.0) -> int:
+    """``x * x`` after ``sleep_s`` seconds."""
+    mark()
+    time.sleep(sleep_s)
+    return x * x
+
+
+def raises(message: str) -> None:
+    """Always raises ``ValueError(message)``."""
+    mark()
+    raise ValueError(message)
+
+
+def hangs() -> None:
+    """Sleeps far longer than any test's timeout."""
+    mark()
+    time.sleep(600)
+
+
+def hogs_memory(step_mb: int = 32) -> None:
+    """Touches more and more memory until someone stops it."""
+    mark()
+    blocks = []
+    while True:
+        blocks.append(b"\x01" * (step_mb * 1024 * 1024))
+        time.sleep(0.02)
+
+
+def segfaults() -> None:
+    """Dereferences a null pointer."""
+    mark()
+    ctypes.string_at(0)
+
+
+def kills_itself() -> None:
+    """SIGKILLs its own process."""
+    mark()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def exits_hard() -> None:
+    """Leaves through ``os._exit`` without a word."""
+    mark()
+    os._exit(3)
+
+
+def fails_once(value: int) -> int:
+    """Raises on its first execution, returns ``value`` on the next."""
+    first = executions(task_dir()) == 0
+    mark()
+    if first:
+        raise RuntimeError("first attempt fails on purpose")
+    return value
+
+
+def worker_facts() -> dict[str, Any]:
+    """What the task sees about its worker: pid, threads, env, artifact folder."""
+    mark()
+    return {
+        "pid": os.getpid(),
+        "threads": worker_threads(),
+        "omp": os.environ.get("OMP_NUM_THREADS"),
+        "openblas": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "mkl": os.environ.get("MKL_NUM_THREADS"),
+        "task_dir": str(task_dir()),
+    }
+
+
+def talks(text: str) -> str:
+    """Writes to stdout, stderr, the logging system and the C-level stdout."""
+    mark()
+    print(f"stdout says {text}")
+    print(f"stderr says {text}", file=sys.stderr)
+    logging.getLogger("orch_tasks").info("logging says %s", text)
+    sys.stdout.flush()
+    os.write(1, f"fd1 says {text}\n".encode())
+    (task_dir() / "artifact.txt").write_text(text)
+    return text
+
+
+def burns(cpu_s: float, mb: int) -> float:
+    """Holds ``mb`` MB and spins for about ``cpu_s`` seconds of CPU."""
+    mark()
+    block = b"\x01" * (mb * 1024 * 1024)
+    start = time.process_time()
+    total = 0.0
+    while time.process_time() - start < cpu_s:
+        total += sum(range(1000))
+    return float(len(block))
+
+
+def records(worker: int, count: int, sleep_s: float = 0.0) -> list[dict[str, float]]:
+    """``count`` metric records of one worker, as tuning trials would return them."""
+    mark()
+    time.sleep(sleep_s)
+    return [
+        {"worker": worker, "trial": i, "score": worker + i / 1000.0, "pid": os.getpid()}
+        for i in range(count)
+    ]
+
+
+def returns_unpicklable() -> Any:
+    """Returns a value that cannot cross a process boundary."""
+    mark()
+    return lambda: None
