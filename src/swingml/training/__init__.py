@@ -1,0 +1,1 @@
+"""Production training: fixed LightGBM parameters, the macro-AP metric, hold-out scoring."""

@@ -1,0 +1,63 @@
+"""Scores of a multiclass model (SPEC §8): macro average precision over the classes present.
+
+Average precision is computed in numpy with scikit-learn's definition (steps at distinct scores,
+``sum (R_n - R_{n-1}) P_n``) because it runs thousands of times per tuning stage; a test proves it
+equals ``sklearn.metrics.average_precision_score``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NUM_CLASSES = 3
+
+
+def average_precision(positive: np.ndarray, score: np.ndarray) -> float:
+    """Average precision of ``score`` ranking the rows where ``positive`` is true.
+
+    NaN when no row is positive (AP is undefined there).
+    """
+    y = np.asarray(positive, dtype=bool)
+    s = np.asarray(score, dtype=np.float64)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted = s[order]
+    y_sorted = y[order]
+    # last index of each run of equal scores: one precision/recall point per distinct threshold
+    ends = np.flatnonzero(np.diff(s_sorted) != 0.0)
+    ends = np.append(ends, len(s_sorted) - 1)
+    tps = np.cumsum(y_sorted)[ends].astype(np.float64)
+    precision = tps / (ends + 1.0)
+    recall = tps / n_pos
+    gains = np.diff(np.concatenate(([0.0], recall)))
+    return float(np.sum(gains * precision))
+
+
+def present_classes(y: np.ndarray) -> list[int]:
+    """The classes (0, 1, 2) that occur in ``y``, in order."""
+    labels = np.asarray(y)
+    return [c for c in range(NUM_CLASSES) if bool(np.any(labels == c))]
+
+
+def per_class_ap(y: np.ndarray, proba: np.ndarray) -> dict[int, float]:
+    """AP of each present class ``c``: ``AP(y == c, proba[:, c])``."""
+    labels = np.asarray(y)
+    p = np.asarray(proba, dtype=np.float64)
+    return {c: average_precision(labels == c, p[:, c]) for c in present_classes(labels)}
+
+
+def macro_ap(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean AP over the classes present in ``y`` (NaN for no rows)."""
+    scores = per_class_ap(y, proba)
+    if not scores:
+        return float("nan")
+    return float(np.mean(list(scores.values())))
+
+
+def class_prior_proba(train_y: np.ndarray, n_rows: int) -> np.ndarray:
+    """The class-prior baseline: every row gets the training class frequencies."""
+    counts = np.bincount(np.asarray(train_y, dtype=np.int64), minlength=NUM_CLASSES)
+    total = max(int(counts.sum()), 1)
+    return np.tile(counts / total, (n_rows, 1))

@@ -1,0 +1,113 @@
+"""One LightGBM multiclass model around ``lgb.train``, with the fixed parameters of SPEC §8.
+
+A variant's rows are binned once into a :class:`lightgbm.Dataset` (raw data kept); every fold and
+trial trains on row subsets of it, which reuse its bin mappers instead of re-binning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from swingml.training.metrics import NUM_CLASSES
+from swingml.tuning.space import ParamValue, resolve
+
+FIXED_PARAMS: dict[str, Any] = {
+    "objective": "multiclass",
+    "num_class": NUM_CLASSES,
+    "metric": "multi_logloss",
+    "boosting": "gbdt",
+    "verbosity": -1,
+    "bagging_freq": 5,
+    "bagging_fraction": 0.8,
+    "deterministic": True,
+    "force_col_wise": True,
+}
+"""Parameters no stage tunes (SPEC §8); ``seed`` and ``num_threads`` come from the config."""
+
+DATASET_PARAMS: dict[str, Any] = {
+    "verbosity": -1,
+    "max_bin": 255,
+    "feature_pre_filter": False,
+}
+"""Binning settings, fixed so one binned Dataset serves every trial whatever it tunes."""
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A trained booster, its best iteration and its validation class probabilities."""
+
+    booster: lgb.Booster
+    best_iteration: int
+    valid_proba: np.ndarray
+
+
+def lgb_params(
+    params: Mapping[str, ParamValue], train_rows: int, seed: int, threads: int
+) -> dict[str, Any]:
+    """The full LightGBM parameter dict: tuned values, then the fixed ones (which win)."""
+    full: dict[str, Any] = dict(resolve(params, train_rows))
+    full.update(FIXED_PARAMS)
+    full.update(seed=seed, num_threads=threads)
+    return full
+
+
+def binned_dataset(X: np.ndarray, feature_names: Sequence[str], threads: int = 1) -> lgb.Dataset:
+    """Bin ``X`` once; training subsets of it share its bin mappers."""
+    data = np.ascontiguousarray(X, dtype=np.float32)
+    dataset = lgb.Dataset(
+        data,
+        label=np.zeros(len(data), dtype=np.float64),
+        feature_name=list(feature_names),
+        params={**DATASET_PARAMS, "num_threads": threads},
+        free_raw_data=False,
+    )
+    return dataset.construct()
+
+
+def _subset(full: lgb.Dataset, rows: np.ndarray, labels: np.ndarray) -> lgb.Dataset:
+    part = full.subset(np.asarray(rows, dtype=np.int32).tolist())
+    part.construct()
+    part.set_label(np.asarray(labels, dtype=np.float64)[rows])
+    return part
+
+
+def fit(
+    full: lgb.Dataset,
+    labels: np.ndarray,
+    train_rows: np.ndarray,
+    valid_rows: np.ndarray,
+    params: Mapping[str, ParamValue],
+    *,
+    num_rounds: int,
+    early_stopping: int,
+    seed: int,
+    threads: int = 1,
+) -> FitResult:
+    """Train on ``train_rows`` of ``full`` and stop early on ``valid_rows`` (multi_logloss)."""
+    train_set = _subset(full, train_rows, labels)
+    valid_set = _subset(full, valid_rows, labels)
+    booster = lgb.train(
+        lgb_params(params, len(train_rows), seed, threads),
+        train_set,
+        num_boost_round=num_rounds,
+        valid_sets=[valid_set],
+        valid_names=["valid"],
+        callbacks=[lgb.early_stopping(early_stopping, first_metric_only=True, verbose=False)],
+    )
+    best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+    X = np.asarray(full.get_data())
+    proba = predict(booster, X[np.asarray(valid_rows)], best)
+    return FitResult(booster, int(best), proba)
+
+
+def predict(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None = None) -> np.ndarray:
+    """Class probabilities, shape ``(rows, 3)``."""
+    if len(X) == 0:
+        return np.zeros((0, NUM_CLASSES))
+    out = booster.predict(np.asarray(X, dtype=np.float32), num_iteration=num_iteration)
+    return np.asarray(out, dtype=np.float64).reshape(len(X), NUM_CLASSES)

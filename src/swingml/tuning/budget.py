@@ -1,0 +1,69 @@
+"""Budget accounting across the four tuning stages (SPEC §8): shares plus carried-over time.
+
+Stage ``i`` may spend its share of the total plus whatever the stages before it left unused; the
+unused part of that (never below zero) passes on. Pure arithmetic, so it is tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StageBudget:
+    """One stage's wall-time account, in seconds."""
+
+    stage: int
+    share_s: float
+    carried_over_s: float
+    spent_s: float
+
+    @property
+    def budget_s(self) -> float:
+        """What the stage may spend: its share plus the time carried over to it."""
+        return self.share_s + self.carried_over_s
+
+    @property
+    def left_s(self) -> float:
+        """Unused time that passes to the next stage (never negative)."""
+        return max(self.budget_s - self.spent_s, 0.0)
+
+
+def stage_shares(total_s: float, shares: Sequence[float]) -> list[float]:
+    """Each stage's own share of the total, in seconds."""
+    if total_s < 0:
+        raise ValueError(f"total budget must be >= 0, got {total_s}")
+    if any(s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
+        raise ValueError("shares must be non-negative and sum to 1")
+    return [total_s * s for s in shares]
+
+
+def account(total_s: float, shares: Sequence[float], spent: Sequence[float]) -> list[StageBudget]:
+    """The accounts of the stages run so far, given what each of them spent.
+
+    ``spent`` has one entry per stage already run (in order, at most ``len(shares)``).
+    """
+    if len(spent) > len(shares):
+        raise ValueError("more spent entries than stages")
+    own = stage_shares(total_s, shares)
+    carried = 0.0
+    accounts: list[StageBudget] = []
+    for i, used in enumerate(spent):
+        if used < 0:
+            raise ValueError(f"stage {i + 1} spent a negative time")
+        entry = StageBudget(i + 1, own[i], carried, float(used))
+        accounts.append(entry)
+        carried = entry.left_s
+    return accounts
+
+
+def grant(total_s: float, shares: Sequence[float], spent_before: Sequence[float]) -> StageBudget:
+    """The account of the next stage (``len(spent_before) + 1``) before it spends anything."""
+    stage = len(spent_before)
+    if stage >= len(shares):
+        raise ValueError("every stage has already run")
+    own = stage_shares(total_s, shares)
+    previous = account(total_s, shares, spent_before)
+    carried = previous[-1].left_s if previous else 0.0
+    return StageBudget(stage + 1, own[stage], carried, 0.0)

@@ -1,0 +1,231 @@
+"""One driver for every tuning stage: screen variants with fixed parameters (stage 1) or run one
+seeded, budgeted, resumable Optuna study per model (stages 2-4).
+
+Inputs are arrays of one variant's development rows (``VariantRows``); the caller loads them.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from swingml.training.model import binned_dataset
+from swingml.tuning.cv import Fold, chronological_split, rolling_folds
+from swingml.tuning.objective import TrainSettings, evaluate, make_objective
+from swingml.tuning.space import ParamValue, Space, snap
+from swingml.tuning.stages import CvScheme
+from swingml.tuning.storage import finished_trials, open_study, storage_for
+
+
+@dataclass(frozen=True)
+class VariantRows:
+    """A variant's development rows in time order: features, labels, bar positions."""
+
+    X: np.ndarray
+    y: np.ndarray
+    bars: np.ndarray
+    feature_names: tuple[str, ...]
+    horizon: int
+
+
+@dataclass(frozen=True)
+class CvPlan:
+    """Which splits a stage scores on."""
+
+    scheme: CvScheme
+    n_folds: int
+    validation_fraction: float
+    max_train: int
+
+
+def make_folds(bars: np.ndarray, horizon: int, plan: CvPlan) -> list[Fold]:
+    """The purged folds of ``plan`` over rows at ``bars`` (empty if there are too few rows)."""
+    if plan.scheme == "rolling":
+        return rolling_folds(bars, horizon, plan.n_folds, plan.max_train)
+    fold = chronological_split(bars, horizon, plan.validation_fraction, plan.max_train)
+    return [] if fold is None else [fold]
+
+
+def study_seed(base: int, stage: int, model_id: str) -> int:
+    """A sampler seed that differs per stage and model but never between runs."""
+    return (base * 1_000_003 + stage * 7919 + zlib.crc32(model_id.encode())) % (2**31 - 1)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """Everything one study needs besides its data."""
+
+    stage: int
+    model_id: str
+    variant_id: str
+    space: Space
+    cv: CvPlan
+    settings: TrainSettings
+    max_trials: int
+    time_limit_s: float
+    journal: Path | None
+    storage_url: str | None = None
+    start_params: Mapping[str, ParamValue] | None = None
+    study_name: str = ""
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """The best trial of a study and what the study cost."""
+
+    model_id: str
+    variant_id: str
+    best_params: dict[str, ParamValue]
+    best_score: float
+    fold_scores: tuple[float, ...]
+    best_iterations: tuple[int, ...]
+    trials: int
+    pruned: int
+    spent_s: float
+    folds: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
+    """Run (or resume) one study until its trial cap or time limit; at least one trial finishes.
+
+    The first trial is ``plan.start_params`` (projected onto the space) when given; the sampler is
+    TPE seeded per stage and model; the Wilcoxon pruner stops trials whose fold scores are
+    significantly below the best trial's.
+    """
+    start = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    folds = make_folds(rows.bars, rows.horizon, plan.cv)
+    if not folds:
+        return StudyResult(plan.model_id, plan.variant_id, {}, float("nan"), (), (), 0, 0, 0.0, 0)
+    full = binned_dataset(rows.X, rows.feature_names, plan.settings.threads)
+    labels = np.asarray(rows.y, dtype=np.int64)
+    sampler = optuna.samplers.TPESampler(
+        seed=study_seed(plan.settings.seed, plan.stage, plan.model_id), n_startup_trials=5
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        pruner = optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+    storage = storage_for(plan.journal, plan.storage_url)
+    name = plan.study_name or f"stage{plan.stage}-{plan.model_id}"
+    study = open_study(storage, name, sampler, pruner)
+    done = finished_trials(study)
+    if plan.start_params and not study.trials:
+        study.enqueue_trial(snap(plan.start_params, plan.space), skip_if_exists=True)
+    objective = make_objective(full, labels, folds, plan.space, plan.settings)
+    remaining = max(plan.max_trials - done, 0)
+    if remaining and not _has_complete(study):
+        study.optimize(objective, n_trials=1)
+        remaining -= 1
+    spent = time.perf_counter() - start
+    if remaining and spent < plan.time_limit_s:
+        study.optimize(objective, n_trials=remaining, timeout=plan.time_limit_s - spent)
+    return _result(plan, study, len(folds), time.perf_counter() - start)
+
+
+def _has_complete(study: optuna.Study) -> bool:
+    return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def _result(plan: StudyPlan, study: optuna.Study, n_folds: int, spent: float) -> StudyResult:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+    scored = [t for t in complete if t.value is not None and np.isfinite(t.value)]
+    if not scored:
+        return StudyResult(
+            plan.model_id, plan.variant_id, {}, float("nan"), (), (), len(complete), 0, spent, 0
+        )
+    best = max(scored, key=lambda t: (t.value, -t.number))
+    return StudyResult(
+        model_id=plan.model_id,
+        variant_id=plan.variant_id,
+        best_params=dict(best.user_attrs["params"]),
+        best_score=float(best.value or 0.0),
+        fold_scores=tuple(best.user_attrs["fold_scores"]),
+        best_iterations=tuple(best.user_attrs["best_iterations"]),
+        trials=len(complete) + len(pruned),
+        pruned=len(pruned),
+        spent_s=spent,
+        folds=n_folds,
+    )
+
+
+@dataclass(frozen=True)
+class ScreenRow:
+    """Stage 1's result for one variant."""
+
+    variant_id: str
+    score: float
+    best_iteration: int
+    train_rows: int
+    valid_rows: int
+    purged_rows: int
+    wall_s: float
+
+
+def screen(
+    rows: VariantRows,
+    labels: Mapping[str, np.ndarray],
+    params: dict[str, ParamValue],
+    cv: CvPlan,
+    settings: TrainSettings,
+    min_rows: int,
+) -> list[ScreenRow]:
+    """Stage 1 for variants sharing the same event rows (they differ only in ``k``, the label).
+
+    The rows are binned once; each label vector trains one model with fixed ``params`` on the
+    purged chronological split. A variant with fewer than ``min_rows`` training rows scores NaN.
+    """
+    folds = make_folds(rows.bars, rows.horizon, cv)
+    out: list[ScreenRow] = []
+    if not folds or len(folds[0].train) < min_rows:
+        first = folds[0] if folds else None
+        fold_rows = (len(first.train), len(first.valid), first.purged) if first else (0, 0, 0)
+        return [ScreenRow(v, float("nan"), 0, *fold_rows, 0.0) for v in labels]
+    full = binned_dataset(rows.X, rows.feature_names, settings.threads)
+    fold = folds[0]
+    for variant_id, y in labels.items():
+        start = time.perf_counter()
+        scores = evaluate(full, np.asarray(y, dtype=np.int64), folds, params, settings)
+        out.append(
+            ScreenRow(
+                variant_id,
+                scores.mean,
+                scores.best_iterations[0],
+                len(fold.train),
+                len(fold.valid),
+                fold.purged,
+                time.perf_counter() - start,
+            )
+        )
+    return out
+
+
+def screen_all(
+    event_sets: Sequence[tuple[VariantRows, Mapping[str, np.ndarray]]],
+    params: dict[str, ParamValue],
+    cv: CvPlan,
+    settings: TrainSettings,
+    min_rows: int,
+    deadline: float,
+) -> list[ScreenRow]:
+    """Screen several event sets in order until ``time.time()`` passes ``deadline``.
+
+    The first set is always screened so that every main variant gets a stage-1 model; variants
+    not reached in time are reported with a NaN score and zero wall time.
+    """
+    out: list[ScreenRow] = []
+    for i, (rows, labels) in enumerate(event_sets):
+        if i > 0 and time.time() >= deadline:
+            out.extend(ScreenRow(v, float("nan"), 0, 0, 0, 0, 0.0) for v in labels)
+            continue
+        out.extend(screen(rows, labels, params, cv, settings, min_rows))
+    return out

@@ -1,0 +1,100 @@
+"""The tuning objective: mean validation macro AP over a variant's purged folds.
+
+Fold scores are reported to the trial one by one (step = fold index) so that a pruner can stop a
+hopeless trial after a few folds instead of training all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import optuna
+
+from swingml.training.metrics import macro_ap
+from swingml.training.model import fit
+from swingml.tuning.cv import Fold
+from swingml.tuning.space import ParamValue, Space, suggest
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How each fold's model trains: round cap, early stopping, seed and threads."""
+
+    num_rounds: int
+    early_stopping: int
+    seed: int
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """Validation macro AP and best iteration of each fold."""
+
+    scores: tuple[float, ...]
+    best_iterations: tuple[int, ...]
+
+    @property
+    def mean(self) -> float:
+        """The objective value: the mean over folds (NaN if there is none)."""
+        valid = [s for s in self.scores if np.isfinite(s)]
+        return float(np.mean(valid)) if valid else float("nan")
+
+
+def evaluate(
+    full: lgb.Dataset,
+    labels: np.ndarray,
+    folds: Sequence[Fold],
+    params: dict[str, ParamValue],
+    settings: TrainSettings,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> FoldScores:
+    """Train one model per fold and score it; ``on_fold(i, score)`` may raise to stop early."""
+    scores: list[float] = []
+    iterations: list[int] = []
+    for i, fold in enumerate(folds):
+        result = fit(
+            full,
+            labels,
+            fold.train,
+            fold.valid,
+            params,
+            num_rounds=settings.num_rounds,
+            early_stopping=settings.early_stopping,
+            seed=settings.seed,
+            threads=settings.threads,
+        )
+        score = macro_ap(labels[fold.valid], result.valid_proba)
+        scores.append(score)
+        iterations.append(result.best_iteration)
+        if on_fold is not None:
+            on_fold(i, score)
+    return FoldScores(tuple(scores), tuple(iterations))
+
+
+def make_objective(
+    full: lgb.Dataset,
+    labels: np.ndarray,
+    folds: Sequence[Fold],
+    space: Space,
+    settings: TrainSettings,
+) -> Callable[[optuna.Trial], float]:
+    """An Optuna objective over ``space``; fold scores go to the pruner as they come."""
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, space)
+
+        def report(step: int, score: float) -> None:
+            trial.report(score if np.isfinite(score) else 0.0, step)
+            if step + 1 < len(folds) and trial.should_prune():
+                raise optuna.TrialPruned()
+
+        result = evaluate(full, labels, folds, params, settings, report)
+        trial.set_user_attr("fold_scores", list(result.scores))
+        trial.set_user_attr("best_iterations", list(result.best_iterations))
+        trial.set_user_attr("params", params)
+        return result.mean
+
+    return objective

@@ -1,0 +1,90 @@
+"""The four tuning stages as data (SPEC §8): budget share, which models, space, CV, early stopping.
+
+One driver runs any of them; what differs between stages lives here and nowhere else, together
+with the pure rules that pick each stage's models from the previous stage's results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from swingml.config import TuningConfig
+from swingml.tuning.space import BROAD, DEFAULT, SEED, ParamValue, Space, narrow
+
+Models = Literal["variants", "window_representatives", "main_variants", "best_main_variants"]
+SpaceName = Literal["default", "broad", "seed", "narrow"]
+CvScheme = Literal["holdout", "rolling"]
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One tuning stage."""
+
+    number: int
+    name: str
+    models: Models
+    space: SpaceName
+    cv: CvScheme
+    early_stopping: int
+    seed_from: int | None
+
+    def share(self, tuning: TuningConfig) -> float:
+        """This stage's share of the tuning budget."""
+        return tuning.shares[self.number - 1]
+
+    def max_trials(self, tuning: TuningConfig) -> int:
+        """Trial cap of each study (stage 1 trains each variant once)."""
+        caps = {1: 1, 2: tuning.max_trials_stage2, 3: tuning.max_trials_stage3}
+        return caps.get(self.number, tuning.max_trials_stage4)
+
+    def search_space(self, optimum: Mapping[str, ParamValue] | None = None) -> Space:
+        """The space a study of this stage samples (stage 4 narrows around ``optimum``)."""
+        if self.space == "narrow":
+            return narrow(optimum or {})
+        return {"default": DEFAULT, "broad": BROAD, "seed": SEED}[self.space]
+
+
+STAGES: tuple[StageSpec, ...] = (
+    StageSpec(1, "screen", "variants", "default", "holdout", 30, None),
+    StageSpec(2, "explore", "window_representatives", "broad", "holdout", 40, None),
+    StageSpec(3, "seed-grid", "main_variants", "seed", "rolling", 40, 2),
+    StageSpec(4, "refine", "best_main_variants", "narrow", "rolling", 50, 3),
+)
+
+
+def spec(number: int) -> StageSpec:
+    """The stage with this number (1-4)."""
+    return STAGES[number - 1]
+
+
+def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Best score first; ties broken by the grid order so the choice is deterministic."""
+    ranked = frame.assign(_score=frame["score"].fillna(-1.0))
+    return ranked.sort_values(["_score", "order"], ascending=[False, True], kind="mergesort").drop(
+        columns="_score"
+    )
+
+
+def best_per_main(leaderboard: pd.DataFrame) -> pd.DataFrame:
+    """Stage 1 → the best variant (validation macro AP) of each main variant, in grid order.
+
+    ``leaderboard`` needs columns ``main_id``, ``variant_id``, ``score`` and ``order``.
+    """
+    best = _ranked(leaderboard).drop_duplicates("main_id", keep="first")
+    return best.sort_values("order", kind="mergesort").reset_index(drop=True)
+
+
+def window_representatives(best: pd.DataFrame) -> pd.DataFrame:
+    """Stage 2's models: per window, the best of its main variants by stage-1 score."""
+    reps = _ranked(best).drop_duplicates("w", keep="first")
+    return reps.sort_values("order", kind="mergesort").reset_index(drop=True)
+
+
+def top_models(results: pd.DataFrame, count: int) -> pd.DataFrame:
+    """Stage 4's models: the ``count`` best of stage 3 by CV score."""
+    top = _ranked(results).head(count)
+    return top.sort_values("order", kind="mergesort").reset_index(drop=True)

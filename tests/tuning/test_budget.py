@@ -1,0 +1,49 @@
+"""Stage budget accounting (SPEC §8): shares, unused time carried over, never negative."""
+
+from __future__ import annotations
+
+import pytest
+
+from swingml.tuning.budget import account, grant, stage_shares
+
+SHARES = (0.25, 0.15, 0.35, 0.25)
+
+
+def test_shares_split_the_total() -> None:
+    assert stage_shares(600.0, SHARES) == pytest.approx([150.0, 90.0, 210.0, 150.0])
+
+
+def test_unused_time_passes_to_the_next_stage() -> None:
+    accounts = account(600.0, SHARES, [100.0, 90.0, 200.0, 160.0])
+    assert [a.carried_over_s for a in accounts] == pytest.approx([0.0, 50.0, 50.0, 60.0])
+    assert [a.budget_s for a in accounts] == pytest.approx([150.0, 140.0, 260.0, 210.0])
+    assert accounts[-1].left_s == pytest.approx(50.0)
+    # nothing is created or lost when no stage overruns
+    assert sum(a.spent_s for a in accounts) + accounts[-1].left_s == pytest.approx(600.0)
+
+
+def test_an_overrun_carries_nothing_and_never_goes_negative() -> None:
+    accounts = account(600.0, SHARES, [400.0, 10.0, 0.0])
+    assert accounts[0].left_s == 0.0
+    assert accounts[1].carried_over_s == 0.0
+    assert accounts[1].left_s == pytest.approx(80.0)
+    assert accounts[2].carried_over_s == pytest.approx(80.0)
+    assert all(a.left_s >= 0 and a.carried_over_s >= 0 for a in accounts)
+
+
+def test_grant_is_the_next_stage_before_it_spends() -> None:
+    first = grant(600.0, SHARES, [])
+    assert (first.stage, first.budget_s, first.carried_over_s) == (1, 150.0, 0.0)
+    third = grant(600.0, SHARES, [150.0, 30.0])
+    assert third.stage == 3
+    assert third.carried_over_s == pytest.approx(60.0)
+    assert third.budget_s == pytest.approx(270.0)
+    with pytest.raises(ValueError, match="already run"):
+        grant(600.0, SHARES, [1.0, 1.0, 1.0, 1.0])
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(ValueError):
+        account(600.0, SHARES, [-1.0])
+    with pytest.raises(ValueError):
+        stage_shares(600.0, (0.5, 0.6, 0.0, 0.0))
