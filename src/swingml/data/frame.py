@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 TIMESTAMP = "timestamp"
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
@@ -134,3 +135,17 @@ def concat_loaded(symbol: str, pieces: Sequence[LoadedCandles]) -> LoadedCandles
         checksums_verified=sum(p.checksums_verified for p in pieces),
         files=tuple(f for p in pieces for f in p.files),
     )
+
+
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A contract frame as an Arrow table (``timestamp[ms, tz=UTC]`` + float64 columns).
+
+    Built column by column, so pandas' deprecated tz-dropping ``Series.values`` is never touched.
+    """
+    arrays = [pa.array(timestamps_ms(frame), type=pa.timestamp("ms", tz="UTC"))]
+    names = [TIMESTAMP]
+    for column in frame.columns:
+        if column != TIMESTAMP:
+            arrays.append(pa.array(frame[column].to_numpy(dtype=np.float64), type=pa.float64()))
+            names.append(str(column))
+    return pa.Table.from_arrays(arrays, names=names)

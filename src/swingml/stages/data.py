@@ -22,7 +22,7 @@ from rich.table import Table
 
 from swingml.config.data import DataConfig
 from swingml.data.fetch import STATUSES, FetchResult, fetch_all, iter_status, plan
-from swingml.data.frame import LoadedCandles, timestamps_ms
+from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
 from swingml.data.gaps import GapReport, gap_report
 from swingml.data.load import find_files, read_files
 from swingml.data.synthetic import generate
@@ -92,7 +92,7 @@ def _load_checked(config: DataConfig, symbols: list[str], synthetic: bool) -> di
 
 def _write_candles(ctx: StageContext, checked: Mapping[str, Checked]) -> None:
     for symbol, item in checked.items():
-        write_parquet_atomic(ctx.store.candles_path(symbol), item.loaded.frame)
+        write_parquet_atomic(ctx.store.candles_path(symbol), to_arrow(item.loaded.frame))
     ctx.store.write_manifest(
         ctx.config.model_dump(mode="json"),
         {f"{FINGERPRINT_PREFIX}{s}": item.fingerprint for s, item in checked.items()},
