@@ -47,6 +47,12 @@ def executor_config(**overrides: Any) -> ExecutorConfig:
 
 
 @pytest.fixture
+def make_config() -> Any:
+    """``make_config(**executor_settings)`` -> test executor settings (see ``executor_config``)."""
+    return executor_config
+
+
+@pytest.fixture
 def make_local(store: RunStore, console: Console) -> Any:
     """``make_local(**executor_settings)`` -> a LocalExecutor on the test's run directory."""
 

@@ -135,3 +135,34 @@ def returns_unpicklable() -> Any:
     """Returns a value that cannot cross a process boundary."""
     mark()
     return lambda: None
+
+
+def fit_lightgbm(
+    seed: int, rows: int = 600, features: int = 12, rounds: int = 20
+) -> dict[str, Any]:
+    """A small, seeded three-class LightGBM fit; returns its predictions and model digest."""
+    import hashlib
+
+    import lightgbm as lgb
+    import numpy as np
+
+    mark()
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, features)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * rng.normal(size=rows) > 0).astype(int) + (X[:, 1] > 1.0).astype(int)
+    params = {
+        "objective": "multiclass",
+        "num_class": 3,
+        "num_leaves": 15,
+        "learning_rate": 0.1,
+        "seed": seed,
+        "deterministic": True,
+        "num_threads": worker_threads(),
+        "verbosity": -1,
+    }
+    booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=rounds)
+    proba = booster.predict(X[:50])
+    return {
+        "proba": proba.round(12).tolist(),
+        "model_sha": hashlib.sha256(booster.model_to_string().encode()).hexdigest(),
+    }

@@ -12,10 +12,12 @@ storage): task logs, artifacts and the memory watchdog's marker are written ther
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,9 @@ from swingml.orchestration.attempt import Outcome, execute, tail
 from swingml.orchestration.context import thread_environment
 from swingml.orchestration.executor import Task, TaskResult
 from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
-from swingml.store import RunStore, read_json
+from swingml.store import RunStore, read_json, write_bytes_atomic
+
+CANCEL_WAIT_S = 5.0
 
 
 def run_attempt(
@@ -37,9 +41,11 @@ def run_attempt(
     header: str,
     memory_limit_mb: float,
     kill_marker: str,
+    start_marker: str,
     sys_path: list[str],
 ) -> Outcome:
-    """Body of the remote task: make the driver's import path available, then ``execute``."""
+    """Body of the remote task: say it started, adopt the driver's import path, ``execute``."""
+    write_bytes_atomic(Path(start_marker), str(os.getpid()).encode())
     for entry in sys_path:
         if entry not in sys.path:
             sys.path.append(entry)
@@ -70,8 +76,21 @@ def connect(config: ExecutorConfig) -> None:
     )
 
 
+@dataclass
+class _InFlight:
+    """A submitted attempt; ``started`` is set once its start marker appears."""
+
+    attempt: Attempt
+    submitted: float
+    started: float | None = None
+
+
 class RayBackend:
-    """The Ray backend of ``scheduler.drive``: at most ``slots`` remote attempts in flight."""
+    """The Ray backend of ``scheduler.drive``: at most ``slots`` remote attempts in flight.
+
+    An attempt's time limit counts from when it starts running (its start marker appears), not
+    from submission: starting a Ray worker can take seconds on a busy node.
+    """
 
     def __init__(self, config: ExecutorConfig, limits: health.Limits) -> None:
         import ray
@@ -87,7 +106,8 @@ class RayBackend:
             max_retries=0,
             runtime_env={"env_vars": thread_environment(config.threads_per_worker)},
         )
-        self.inflight: dict[Any, tuple[Attempt, float]] = {}
+        self.inflight: dict[Any, _InFlight] = {}
+        self.cancelled: list[Any] = []
         self.sys_path = list(sys.path)
 
     def free_slots(self, demand: int) -> int:
@@ -97,6 +117,7 @@ class RayBackend:
     def submit(self, attempt: Attempt) -> bool:
         """Start ``attempt`` as a remote task."""
         attempt.paths.kill_marker.unlink(missing_ok=True)
+        attempt.paths.start_marker.unlink(missing_ok=True)
         ref = self.remote.remote(
             attempt.payload,
             str(attempt.paths.artifacts),
@@ -104,9 +125,10 @@ class RayBackend:
             attempt.header,
             self.limits.memory_limit_mb,
             str(attempt.paths.kill_marker),
+            str(attempt.paths.start_marker),
             self.sys_path,
         )
-        self.inflight[ref] = (attempt, time.monotonic())
+        self.inflight[ref] = _InFlight(attempt, time.monotonic())
         return True
 
     def running(self) -> int:
@@ -126,24 +148,30 @@ class RayBackend:
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         ended = [self._collect(ref) for ref in ready]
         now = time.monotonic()
-        for ref, (attempt, started) in list(self.inflight.items()):
-            if now - started > self.limits.task_timeout_s:
-                ray.cancel(ref, force=True)
-                del self.inflight[ref]
-                error = health.timeout_message(now - started, self.limits)
-                ended.append(
-                    (attempt, Outcome(False, health.TIMEOUT, error=error, wall_s=now - started))
-                )
+        for ref, flight in list(self.inflight.items()):
+            if flight.started is None and flight.attempt.paths.start_marker.is_file():
+                flight.started = now
+            if flight.started is None or now - flight.started <= self.limits.task_timeout_s:
+                continue
+            ray.cancel(ref, force=True)
+            self.cancelled.append(ref)
+            del self.inflight[ref]
+            wall_s = now - flight.started
+            error = health.timeout_message(wall_s, self.limits)
+            ended.append(
+                (flight.attempt, Outcome(False, health.TIMEOUT, error=error, wall_s=wall_s))
+            )
         return ended
 
     def _collect(self, ref: Any) -> tuple[Attempt, Outcome]:
         import ray
 
-        attempt, started = self.inflight.pop(ref)
+        flight = self.inflight.pop(ref)
+        attempt = flight.attempt
         try:
             outcome: Outcome = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            wall_s = time.monotonic() - started
+            wall_s = time.monotonic() - (flight.started or flight.submitted)
             marker = attempt.paths.kill_marker
             if marker.is_file():
                 rss_mb = float(read_json(marker).get("rss_mb", 0.0))
@@ -161,7 +189,13 @@ class RayBackend:
 
         for ref in self.inflight:
             ray.cancel(ref, force=True)
+        self.cancelled.extend(self.inflight)
         self.inflight.clear()
+        # Collect the cancelled attempts' errors so Ray does not report them as unhandled.
+        for ref in self.cancelled:
+            with contextlib.suppress(Exception):
+                ray.get(ref, timeout=CANCEL_WAIT_S)
+        self.cancelled.clear()
 
 
 class RayExecutor:

@@ -97,6 +97,11 @@ class TaskPaths:
         return self.folder / "result.pkl"
 
     @property
+    def start_marker(self) -> Path:
+        """Written by a Ray attempt as it starts, so its time limit counts from then."""
+        return self.folder / "started"
+
+    @property
     def kill_marker(self) -> Path:
         """Written by a task's own memory watchdog (Ray) just before it ends its process."""
         return self.folder / "killed.json"
