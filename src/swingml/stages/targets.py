@@ -1,14 +1,16 @@
 """Stage ``targets``: candles → ``targets/<SYMBOL>.parquet`` for every variant of the grid.
 
-Reads ``candles/<SYMBOL>.parquet`` for each of ``data.symbols``, builds one long-form table per
-symbol (one task each), then writes ``targets/summary.parquet`` (one row per variant) and, last,
-``targets/_meta.json`` holding the candle fingerprints and the ``targets``+``grid`` config hash. A
-re-run whose candles and config match that file reuses the store without recomputing anything.
+Reads ``candles/<SYMBOL>.parquet`` for each of ``data.symbols`` (running the ``data`` stage first
+where ``candles/`` lacks a symbol) and builds one long-form table per symbol, one task each. Then
+it writes ``targets/summary.parquet`` (one row per variant) and, last, ``targets/_meta.json`` with
+the candle fingerprints and the ``targets``+``grid`` config hash: a re-run whose candles and
+config match that file reuses the store without recomputing anything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandas.errors import Pandas4Warning
 
 from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError, StageFailedError
 from swingml.orchestration.executor import Task, make_executor
-from swingml.pipeline import StageContext, StageOutcome
+from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.store import (
     RunStore,
     atomic_path,
@@ -47,6 +50,9 @@ def run(ctx: StageContext) -> StageOutcome:
     """Build (or reuse) the target store of every symbol and report the grid and class balance."""
     config, store = ctx.config, ctx.store
     symbols = list(config.data.symbols)
+    if not all(store.candles_path(symbol).is_file() for symbol in symbols):
+        ctx.console.print("targets: candles/ is incomplete, running the data stage first")
+        run_stage("data", ctx)
     candle_prints = {symbol: _checked_candles(store, symbol) for symbol in symbols}
     config_hash = config.slice_hash("targets", "grid")
     meta_path = store.path("targets", "_meta.json")
@@ -106,7 +112,11 @@ def build_symbol_file(
     candles = pd.read_parquet(candles_path, columns=["timestamp", "high", "low", "close"])
     built = build_symbol_targets(symbol, candles, targets, grid)
     target = Path(targets_path)
-    table = pa.Table.from_pandas(built.frame, preserve_index=False)
+    with warnings.catch_warnings():
+        # pyarrow's pandas bridge reads Series.values of the tz-aware timestamp (pandas 3.1
+        # deprecation inside pyarrow, not here); the stored column keeps its UTC time zone.
+        warnings.simplefilter("ignore", Pandas4Warning)
+        table = pa.Table.from_pandas(built.frame, preserve_index=False)
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return {
