@@ -29,6 +29,7 @@ class SelectionConfig(Section):
     """Per-variant shallow LightGBM screening and the cross-variant aggregate."""
 
     max_events: int = Field(default=25_000, ge=100)
+    min_events: int = Field(default=50, ge=2)
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     num_leaves: int = Field(default=30, ge=2)
     max_depth: int = Field(default=5, ge=1)
@@ -37,8 +38,8 @@ class SelectionConfig(Section):
     learning_rate: float = Field(default=0.1, gt=0.0)
     top_k: int = Field(default=200, ge=1)
     final_size: int = Field(default=400, ge=1)
-    max_bin: int = Field(default=63, ge=2)
-    bin_construct_sample_cnt: int = Field(default=50_000, ge=1000)
+    max_bin: int = Field(default=63, ge=3, le=255)
+    bin_construct_sample_cnt: int = Field(default=25_000, ge=1000)
     histogram_pool_size: float = Field(default=256.0, gt=0.0)
 
 
@@ -56,7 +57,7 @@ class TuningConfig(Section):
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     max_train_rows: int = Field(default=30_000, ge=100)
     min_train_rows: int = Field(default=30, ge=2)
-    max_bin: int = Field(default=63, ge=2)
+    max_bin: int = Field(default=63, ge=3, le=255)
     storage: str | None = None
 
     @field_validator("shares")
