@@ -57,7 +57,7 @@ class TuningConfig(Section):
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     max_train_rows: int = Field(default=30_000, ge=100)
     min_train_rows: int = Field(default=30, ge=2)
-    max_bin: int = Field(default=63, ge=3, le=255)
+    max_bin: int = Field(default=63, ge=2)
     storage: str | None = None
 
     @field_validator("shares")
