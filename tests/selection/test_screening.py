@@ -1,0 +1,153 @@
+"""Screening: quantile codes, the shared binned Dataset, the subset-label guard, event splits."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from swingml.config import SelectionConfig
+from swingml.selection import screening
+
+CONFIG = SelectionConfig(num_rounds=40, early_stopping=10, max_events=5000, min_events=20)
+
+
+def _problem(seed: int = 0, n: int = 3000, f: int = 12) -> tuple[np.ndarray, list[str]]:
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal((f, n)).astype(np.float32)
+    values[3] = rng.integers(0, 6, n)  # few distinct values, none rare
+    values[4, rng.random(n) < 0.1] = np.nan
+    return values, [f"f{i:02d}" for i in range(f)]
+
+
+def _labels(values: np.ndarray, rows: np.ndarray, feature: int, seed: int) -> np.ndarray:
+    """Labels driven by one feature plus noise, so that feature must win the gain ranking."""
+    rng = np.random.default_rng(seed)
+    x = np.nan_to_num(values[feature, rows])
+    y = np.where(x > 0.5, 1, np.where(x < -0.5, 2, 0))
+    flip = rng.random(len(rows)) < 0.15
+    y[flip] = rng.integers(0, 3, flip.sum())
+    return y.astype(np.int64)
+
+
+def test_codes_are_monotone_bounded_and_keep_nan() -> None:
+    values, _ = _problem()
+    codes = screening.quantile_codes(values, n_codes=62, sample=2000)
+    for i in range(len(values)):
+        finite = np.isfinite(values[i])
+        assert np.isnan(codes[i, ~finite]).all()
+        order = np.argsort(values[i, finite], kind="stable")
+        assert (np.diff(codes[i, finite][order]) >= 0).all()
+        assert np.nanmax(codes[i]) <= 61
+    assert set(np.unique(codes[3][np.isfinite(codes[3])])) == set(
+        range(len(np.unique(values[3])))
+    )  # few distinct values: lossless
+
+
+def test_rare_codes_are_merged_into_a_neighbour() -> None:
+    row = np.zeros((1, 10_000), dtype=np.float32)
+    row[0, :3] = 5.0  # 3 of 10 000 rows: far below a quarter of a fair share
+    row[0, 3:5003] = 1.0
+    codes = screening.quantile_codes(row, n_codes=62, sample=10_000)
+    assert len(np.unique(codes)) == 2
+    assert codes[0, 0] == codes[0, 4]
+
+
+def test_labels_set_before_construct_are_lost_so_we_construct_first() -> None:
+    """LightGBM #5067: the guard is needed, and ``labelled_subset`` holds the variant's labels."""
+    values, names = _problem()
+    codes = screening.quantile_codes(values, 62, 5000)
+    params = screening.dataset_params(CONFIG, threads=1, seed=1)
+    parent = screening.binned_dataset(codes, names, params)
+    rows = np.arange(100, 600)
+    labels = np.full(len(rows), 2)
+    wrong_order = parent.subset(rows.tolist())
+    wrong_order.set_label(labels)
+    wrong_order.construct()
+    assert set(np.unique(wrong_order.get_field("label"))) == {0.0}  # the parent's placeholders
+    right = screening.labelled_subset(parent, rows, labels)
+    np.testing.assert_array_equal(right.get_field("label"), labels.astype(np.float32))
+
+
+def test_each_variant_trains_on_its_own_labels() -> None:
+    """Two variants on the same rows with labels driven by different features rank differently."""
+    values, names = _problem()
+    codes = screening.quantile_codes(values, 62, 5000)
+    params = screening.train_params(CONFIG, threads=1, seed=1)
+    parent = screening.binned_dataset(codes, names, screening.dataset_params(CONFIG, 1, 1))
+    rows = np.arange(3000)
+    top = []
+    for feature in (0, 7):
+        y = _labels(values, rows, feature, seed=feature)
+        result = screening.screen_variant(
+            parent, (rows[:2400], y[:2400]), (rows[2400:], y[2400:]), params, CONFIG
+        )
+        top.append(screening.rank_features(names, result.gains, 3)[0][0])
+    assert top == ["f00", "f07"]
+
+
+def test_shared_dataset_gives_the_same_gains_as_a_fresh_one() -> None:
+    values, names = _problem(seed=3)
+    codes = screening.quantile_codes(values, 62, 5000)
+    params = screening.train_params(CONFIG, threads=1, seed=1)
+    parent = screening.binned_dataset(codes, names, screening.dataset_params(CONFIG, 1, 1))
+    rows = np.sort(np.random.default_rng(4).choice(3000, 1500, replace=False))
+    y = _labels(values, rows, 5, seed=5)
+    shared = screening.screen_variant(
+        parent, (rows[:1200], y[:1200]), (rows[1200:], y[1200:]), params, CONFIG
+    )
+    train = lgb.Dataset(codes[:, rows[:1200]].T, label=y[:1200], params=params)
+    valid = lgb.Dataset(codes[:, rows[1200:]].T, label=y[1200:], reference=train)
+    fresh = lgb.train(
+        params,
+        train,
+        num_boost_round=CONFIG.num_rounds,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(CONFIG.early_stopping, verbose=False)],
+    )
+    np.testing.assert_array_equal(shared.gains, fresh.feature_importance("gain"))
+    assert shared.best_iteration == fresh.best_iteration
+
+
+def test_screening_is_deterministic() -> None:
+    values, names = _problem(seed=6)
+    codes = screening.quantile_codes(values, 62, 5000)
+    params = screening.train_params(CONFIG, threads=1, seed=1)
+    rows = np.arange(3000)
+    y = _labels(values, rows, 2, seed=2)
+    runs = []
+    for _ in range(2):
+        parent = screening.binned_dataset(codes, names, screening.dataset_params(CONFIG, 1, 1))
+        runs.append(
+            screening.screen_variant(
+                parent, (rows[:2400], y[:2400]), (rows[2400:], y[2400:]), params, CONFIG
+            ).gains
+        )
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_rank_features_orders_by_gain_then_name_and_skips_zero() -> None:
+    names = ["c", "a", "b", "d"]
+    gains = np.array([5.0, 5.0, 9.0, 0.0])
+    assert screening.rank_features(names, gains, 10) == [("b", 9.0), ("a", 5.0), ("c", 5.0)]
+    assert screening.rank_features(names, gains, 2) == [("b", 9.0), ("a", 5.0)]
+
+
+def test_split_takes_the_most_recent_events_and_purges_the_horizon() -> None:
+    positions = np.arange(0, 2000, 2, dtype=np.int64)  # 1000 events, one every 2 bars
+    train, valid = screening.split_events(
+        positions, horizon=10, max_events=500, validation_fraction=0.2
+    )
+    assert len(valid) == 100
+    assert valid.tolist() == list(range(900, 1000))
+    assert train[0] == 500  # only the most recent 500 events
+    first_valid_bar = positions[valid[0]]
+    assert (positions[train] + 10 < first_valid_bar).all()
+    assert train[-1] == 894  # events at bars 1790..1798 reach bar 1800: purged
+    assert len(train) == 395
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_split_with_too_few_events_is_empty(count: int) -> None:
+    train, valid = screening.split_events(np.arange(count, dtype=np.int64), 2, 100, 0.2)
+    assert len(train) == 0 and len(valid) == 0
