@@ -33,10 +33,17 @@ class RegistryConfig(Section):
 
 
 class InferenceConfig(Section):
-    """Batch and live prediction settings."""
+    """Batch and live prediction settings.
+
+    ``new_candles_dir``: where ``swingml predict live`` reads new candles (files named like
+    ``data.dir``'s); null means ``data.dir`` itself, re-read. ``live_history_bars``: the least
+    history live feature computation reads before the first new bar. ``cadence_bars``: live
+    predicts once this many new bars have arrived (at most the shortest champion horizon).
+    """
 
     live_history_bars: int = Field(default=2000, ge=100)
     cadence_bars: int = Field(default=1, ge=1)
+    new_candles_dir: str | None = None
 
 
 class DeployConfig(Section):
