@@ -51,6 +51,13 @@ def to_float(values: Sequence[Any] | np.ndarray, column: str, where: Where) -> F
 def to_epoch_int(values: Sequence[Any] | np.ndarray, column: str, where: Where) -> Int64Array:
     """Convert an epoch-number column to int64; a fraction or text is a ``BadInputError``."""
     array = np.asarray(values)
+    if array.dtype == object:
+        try:
+            inferred = np.asarray(array.tolist())
+        except (ValueError, OverflowError):
+            inferred = array
+        if inferred.dtype.kind in "iuf":
+            array = inferred
     if array.dtype.kind in "iu":
         return array.astype(np.int64)
     if array.dtype.kind == "f":

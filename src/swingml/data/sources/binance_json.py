@@ -75,20 +75,24 @@ def columns_from_rows(
     def where(i: int) -> str:
         return f"{name} {unit} {first_line + i}"
 
-    for i, row in enumerate(rows):
-        if not isinstance(row, list | tuple) or len(row) != len(KLINE_FIELDS):
-            size = len(row) if isinstance(row, list | tuple) else type(row).__name__
-            raise BadInputError(
-                where(i),
-                f"a Binance kline row has {len(KLINE_FIELDS)} fields, this one has {size}",
-                "the file must be the kline layout: open_time, open, high, low, close, volume, "
-                "close_time, quote_volume, trades, taker_buy_base, taker_buy_quote, ignore",
-            )
-    fields = list(zip(*rows, strict=True))
-    open_time = to_epoch_int(fields[0], "open_time", where)
-    close_time = to_epoch_int(fields[6], "close_time", where)
+    width = len(KLINE_FIELDS)
+    if not (all(type(row) is list for row in rows) and set(map(len, rows)) == {width}):
+        for i, row in enumerate(rows):
+            if not isinstance(row, list | tuple) or len(row) != width:
+                size = len(row) if isinstance(row, list | tuple) else type(row).__name__
+                raise BadInputError(
+                    where(i),
+                    f"a Binance kline row has {width} fields, this one has {size}",
+                    "the file must be the kline layout: open_time, open, high, low, close, "
+                    "volume, close_time, quote_volume, trades, taker_buy_base, taker_buy_quote, "
+                    "ignore",
+                )
+    table = np.empty((len(rows), width), dtype=object)
+    table[:] = rows
+    open_time = to_epoch_int(table[:, 0], "open_time", where)
+    close_time = to_epoch_int(table[:, 6], "close_time", where)
     floats = {
-        field: to_float(fields[KLINE_FIELDS.index(field)], field, where) for field in FLOAT_FIELDS
+        field: to_float(table[:, KLINE_FIELDS.index(field)], field, where) for field in FLOAT_FIELDS
     }
     return open_time, close_time, floats
 
