@@ -6,12 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 EXPECTED_MISSING = {"BTCUSDT": 122, "ETHUSDT": 122, "SOLUSDT": 20}
 
 
-@pytest.mark.slow
 def test_real_files_validate_and_report_missing_hours(
     tmp_path: Path, real_data: Path, kit: Any
 ) -> None:

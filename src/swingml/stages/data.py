@@ -24,7 +24,7 @@ from swingml.config.data import DataConfig
 from swingml.data.fetch import STATUSES, FetchResult, fetch_all, iter_status, plan
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
 from swingml.data.gaps import GapReport, gap_report
-from swingml.data.load import find_files, read_files
+from swingml.data.load import data_dir, find_files, read_files
 from swingml.data.synthetic import generate
 from swingml.data.validate import validate_candles
 from swingml.errors import BadInputError, StageFailedError
@@ -205,6 +205,7 @@ def synth(ctx: StageContext) -> StageOutcome:
 def validate(ctx: StageContext) -> StageOutcome:
     """``swingml data validate``: check every symbol of data.dir, report gaps, write no candles."""
     config = ctx.config.data
+    data_dir(config)
     details: dict[str, dict[str, Any]] = {}
     errors: list[BadInputError] = []
     for symbol in config.symbols:
