@@ -63,6 +63,7 @@ class PeriodGenerator(Generator):
     """A generator with outputs ``<stem>_<period>`` for each stem and each period."""
 
     Params: ClassVar[type[GeneratorParams]] = PeriodParams
+    split_by: ClassVar[str | None] = "periods"
     stems: ClassVar[tuple[str, ...]]
 
     @property

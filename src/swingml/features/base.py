@@ -86,6 +86,9 @@ class Generator(ABC):
     name: ClassVar[str]
     family: ClassVar[str]
     Params: ClassVar[type[GeneratorParams]] = GeneratorParams
+    split_by: ClassVar[str | None] = None
+    """A tuple parameter whose values give consecutive runs of outputs (e.g. ``periods``): the
+    generator can then be run in pieces, which bounds the memory of one run."""
 
     def __init__(self, params: GeneratorParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -115,6 +118,20 @@ class Generator(ABC):
             arr[~np.isfinite(arr)] = np.nan
             out[item.name] = arr
         return out
+
+    def split(self, max_outputs: int) -> list[Generator]:
+        """The generator as pieces of at most ~``max_outputs`` outputs, same outputs in order."""
+        if self.split_by is None:
+            return [self]
+        values = tuple(getattr(self.params, self.split_by))
+        per_value = max(1, len(self.outputs()) // max(1, len(values)))
+        size = max(1, max_outputs // per_value)
+        if len(values) <= size:
+            return [self]
+        return [
+            type(self)(self.params.model_copy(update={self.split_by: values[i : i + size]}))
+            for i in range(0, len(values), size)
+        ]
 
     @property
     def lookback(self) -> int:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from swingml.data.symbols import short_name
-from swingml.features import cross_coin
+from swingml.features import compute, cross_coin
 from swingml.features import timeframes as tf
 from swingml.features.plan import FEATURE_CODE_VERSION, Column, FeaturePlan, make_plan
 from swingml.store import RunStore, atomic_path, combine_fingerprints, file_fingerprint
@@ -40,6 +40,7 @@ BYTES_PER_CELL = 4 * 3
 """float32 block buffer, plus room for one generator's float64 outputs and the Arrow write."""
 
 CROSS_GROUP = cross_coin.PREFIX
+STAMP_TYPE = pa.timestamp("ms", tz="UTC")
 
 
 def block_size(n_rows: int, block_columns: int, budget_mb: float) -> int:
@@ -191,34 +192,15 @@ def build_family(
     if not all(reused):
         candles = pd.read_parquet(candles_path)
         rows = len(candles)
-        base_ms = tf.timestamps_ms(candles)
-        stamps = pa.array(candles["timestamp"])
-        resampled: dict[str, tf.Resampled] = {}
-        for unit in dict.fromkeys(c.unit for c in columns):
-            todo = [c for c in columns if c.unit is unit and not reused[where[id(c)]]]
-            if not todo:
-                continue
-            source = candles
-            if unit.timeframe is not None and unit.tf_seconds is not None:
-                if unit.timeframe not in resampled:
-                    resampled[unit.timeframe] = tf.resample(
-                        candles, plan.base_seconds, unit.tf_seconds
-                    )
-                source = resampled[unit.timeframe].candles
-            outputs = unit.generator.compute(source)
-            for col in todo:
-                values = outputs[col.output]
-                if col.transform is not None:
-                    values = col.transform.apply(values)
-                if unit.timeframe is not None:
-                    values = tf.align(values, resampled[unit.timeframe], base_ms)
-                i = where[id(col)]
-                buffers.setdefault(i, {})[f"{short}__{col.feature}"] = values
-                remaining[i] -= 1
-                if remaining[i] == 0:
-                    write_block(blocks[i].path, stamps, buffers.pop(i), blocks[i].fingerprint)
-                    written += 1
-            del outputs
+        stamps = pa.array(tf.timestamps_ms(candles), type=STAMP_TYPE)
+        todo = [c for c in columns if not reused[where[id(c)]]]
+        for col, values in compute.stream(todo, candles, plan.base_seconds):
+            i = where[id(col)]
+            buffers.setdefault(i, {})[f"{short}__{col.feature}"] = values
+            remaining[i] -= 1
+            if remaining[i] == 0:
+                write_block(blocks[i].path, stamps, buffers.pop(i), blocks[i].fingerprint)
+                written += 1
     return {
         "symbol": symbol,
         "family": family,
@@ -249,7 +231,7 @@ def build_cross(
             frame = pd.read_parquet(store.candles_path(s), columns=["timestamp", "close"])
             series[s] = (tf.timestamps_ms(frame), frame["close"].to_numpy(np.float64))
         stamps_ms, values = cross_coin.compute(series, plan.base_seconds * 1000, plan.cross)
-        stamps = pa.array(pd.DatetimeIndex(stamps_ms.astype("datetime64[ms]")).tz_localize("UTC"))
+        stamps = pa.array(stamps_ms, type=STAMP_TYPE)
         for b, done in zip(blocks, reused, strict=True):
             if not done:
                 cols = {f"{CROSS_GROUP}__{n}": values[n] for n in b.names}
@@ -287,7 +269,7 @@ def metadata_entries(
                         "timeframe": col.unit.timeframe or interval,
                         "transform": col.transform.suffix if col.transform else None,
                         "file": family_file(symbol, family, i),
-                        "reads_future": False,
+                        "future": False,
                     }
                 )
     return entries
@@ -315,7 +297,7 @@ def cross_entries(
                     "timeframe": interval,
                     "transform": None,
                     "file": family_file(CROSS_GROUP, cross_coin.FAMILY, i),
-                    "reads_future": False,
+                    "future": False,
                 }
             )
     return entries

@@ -120,6 +120,7 @@ class Swings(Generator):
     name = "swings"
     family = FAMILY
     Params = SwingParams
+    split_by = "periods"
 
     def outputs(self) -> list[Output]:
         assert isinstance(self.params, SwingParams)

@@ -25,6 +25,10 @@ from swingml.features.transforms import Transform, parse
 FEATURE_CODE_VERSION = "1"
 """Bump when a formula changes: every stored block is recomputed on the next run."""
 
+MAX_UNIT_OUTPUTS = 32
+"""A generator with a larger grid runs in pieces (``Generator.split``), so one run's outputs,
+held in memory together, stay small whatever the grid."""
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -118,10 +122,13 @@ def make_plan(spec: Mapping[str, Any]) -> FeaturePlan:
         build(g, g.get("where", f"features.generators[{i}]"))
         for i, g in enumerate(spec["generators"])
     ]
-    units: list[Unit] = [Unit(i, gen, None, None) for i, gen in enumerate(generators)]
+    pieces = [
+        (i, piece) for i, gen in enumerate(generators) for piece in gen.split(MAX_UNIT_OUTPUTS)
+    ]
+    units: list[Unit] = [Unit(i, piece, None, None) for i, piece in pieces]
     for text, seconds in frames:
         units.extend(
-            Unit(i, gen, text, seconds) for i, gen in enumerate(generators) if gen.params.timeframes
+            Unit(i, piece, text, seconds) for i, piece in pieces if piece.params.timeframes
         )
     columns: list[Column] = []
     seen: dict[str, str] = {}

@@ -59,14 +59,14 @@ def calendar_field(stamps: pd.DatetimeIndex, name: str) -> tuple[Array, Array]:
     if name == "hour":
         return stamps.hour.to_numpy(np.float64), np.full(len(stamps), 24.0)
     if name == "weekday":
-        return stamps.dayofweek.to_numpy(np.float64), np.full(len(stamps), 7.0)
+        return stamps.day_of_week.to_numpy(np.float64), np.full(len(stamps), 7.0)
     if name == "day_of_month":
         return (stamps.day - 1).to_numpy(np.float64), stamps.days_in_month.to_numpy(np.float64)
     if name == "month":
         return (stamps.month - 1).to_numpy(np.float64), np.full(len(stamps), 12.0)
     if name == "day_of_year":
         length = np.where(stamps.is_leap_year, 366.0, 365.0)
-        return (stamps.dayofyear - 1).to_numpy(np.float64), length
+        return (stamps.day_of_year - 1).to_numpy(np.float64), length
     raise ValueError(f"unknown calendar field {name!r}")
 
 
@@ -130,7 +130,7 @@ class Session(Generator):
             name: ((hour >= lo) & (hour < hi)).astype(np.float64)
             for name, (lo, hi) in SESSIONS.items()
         }
-        out["is_weekend"] = (stamps.dayofweek.to_numpy() >= 5).astype(np.float64)
+        out["is_weekend"] = (stamps.day_of_week.to_numpy() >= 5).astype(np.float64)
         out["is_month_start"] = (stamps.day.to_numpy() == 1).astype(np.float64)
         out["is_month_end"] = np.asarray(stamps.day == stamps.days_in_month, dtype=np.float64)
         return out

@@ -1,0 +1,85 @@
+"""The features command: profiles, the CLI on a run directory, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from swingml.cli import app
+from swingml.config import load_config
+from swingml.features.base import FAMILIES
+from swingml.features.plan import count_per_symbol
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("profile", "low", "high"),
+    [("tiny", 40, 90), ("small", 300, 500), ("full", 4500, 6000)],
+)
+def test_profile_sizes_per_coin(profile: str, low: int, high: int) -> None:
+    counts = count_per_symbol(load_config(None, (), [f"features.profile={profile}"]))
+    assert low <= sum(counts.values()) <= high
+    assert all(counts[f] > 0 for f in FAMILIES)
+
+
+def test_full_profile_spans_every_family_substantially() -> None:
+    counts = count_per_symbol(load_config(None, (), ["features.profile=full"]))
+    assert min(counts.values()) >= 30
+    assert sum(v for f, v in counts.items() if f != "temporal") >= 4400
+
+
+def test_cli_writes_the_store_and_summary(run_store: Any) -> None:
+    result = runner.invoke(
+        app,
+        ["features", "--run-dir", str(run_store.root), "--profile", "integration-test"],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run_store.root / "summary.json").read_text())["stages"]["features"]
+    assert summary["status"] == "done"
+    per_symbol = summary["features_per_symbol"]
+    assert set(per_symbol) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+    assert len(set(per_symbol.values())) == 1
+    assert set(summary["features_per_family"]) == set(FAMILIES)
+    assert (
+        summary["features_total"]
+        == 3 * summary["features_per_symbol"]["BTCUSDT"] + summary["cross_coin_features"]
+    )
+    assert summary["peak_rss_mb"] > 0
+    assert (run_store.root / "features" / "metadata.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("sets", "key"),
+    [
+        (["features.generators=[{name: rsi}, {name: nosuch}]"], "features.generators[1].name"),
+        (
+            ["features.generators=[{name: rsi}, {name: atr, params: {periodz: [3]}}]"],
+            "features.generators[1].params.periodz",
+        ),
+        (["features.timeframes=[5m]"], "features.timeframes[0]"),
+    ],
+)
+def test_bad_generator_config_exits_2_naming_the_key(
+    run_store: Any, sets: list[str], key: str
+) -> None:
+    args = ["features", "--run-dir", str(run_store.root)]
+    for s in sets:
+        args += ["--set", s]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    output = result.output.replace("\n", "")
+    assert key in output
+    assert "Traceback" not in output
+    assert not (run_store.root / "features" / "metadata.json").exists()
+
+
+def test_missing_candles_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["features", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    output = result.output.replace("\n", "")
+    assert "candles/BTCUSDT.parquet" in output and "swingml data" in output
