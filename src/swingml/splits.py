@@ -14,7 +14,7 @@ import pandas as pd
 
 
 def holdout_cutoff(first: pd.Timestamp, last: pd.Timestamp, fraction: float) -> pd.Timestamp:
-    """The first timestamp of the hold-out: ``first + (1 - fraction) × (last - first)``."""
+    """The first timestamp of the hold-out: ``first + (1 - fraction) * (last - first)``."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
     if last <= first:

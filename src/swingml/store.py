@@ -56,10 +56,32 @@ def write_json_atomic(target: Path, payload: Any) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
 
 
+def frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A DataFrame as an Arrow table (without its index), keeping pandas dtypes such as ``Int8``.
+
+    Timezone-aware columns go through their UTC wall values, so pandas' deprecated tz-dropping
+    ``Series.values`` path is never taken.
+    """
+    aware: dict[str, str] = {}
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            aware[str(name)] = dtype.unit
+    naive = frame.copy(deep=False)
+    for name in aware:
+        naive[name] = frame[name].dt.tz_convert("UTC").dt.tz_localize(None)
+    table = pa.Table.from_pandas(naive, preserve_index=False)
+    for name, unit in aware.items():
+        index = table.schema.get_field_index(name)
+        column = table.column(index).cast(pa.timestamp(unit, tz="UTC"))
+        table = table.set_column(index, pa.field(name, column.type), column)
+    return table
+
+
 def write_parquet_atomic(target: Path, table: pa.Table | pd.DataFrame) -> None:
     """Write a table (or a DataFrame, without its index) as Parquet, atomically."""
     if isinstance(table, pd.DataFrame):
-        table = pa.Table.from_pandas(table, preserve_index=False)
+        table = frame_to_arrow(table)
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd")
 

@@ -42,3 +42,20 @@ def test_manifest_fingerprint_is_order_independent(tmp_path: Path) -> None:
     one.write_manifest({"a": 1}, {"x": "1", "y": "2"})
     two.write_manifest({"a": 1}, {"y": "2", "x": "1"})
     assert one.read_manifest()["input_fingerprint"] == two.read_manifest()["input_fingerprint"]
+
+
+def test_parquet_keeps_utc_timestamps_and_nullable_ints_without_warnings(tmp_path: Path) -> None:
+    import warnings
+
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC").astype(
+                "datetime64[ms, UTC]"
+            ),
+            "label": pd.array([1, None, 2], dtype="Int8"),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_parquet_atomic(tmp_path / "t.parquet", frame)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), frame)
