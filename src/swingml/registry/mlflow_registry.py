@@ -235,6 +235,19 @@ class MlflowRegistry:
         booster: lgb.Booster = mlflow.lightgbm.load_model(f"models:/{name}@{alias}")
         return booster
 
+    def load_champion(self, name: str) -> tuple[str, dict[str, str], lgb.Booster] | None:
+        """The champion's version, tags and booster, resolved once (None if there is none).
+
+        The alias is read once and the booster loaded by that version, so the three always
+        belong together even if the alias moves meanwhile.
+        """
+        try:
+            mv = self.client.get_model_version_by_alias(name, CHAMPION)
+        except MlflowException:
+            return None
+        booster: lgb.Booster = mlflow.lightgbm.load_model(f"models:/{name}/{mv.version}")
+        return str(mv.version), dict(mv.tags), booster
+
     def models(self) -> list[ModelSummary]:
         """Every registered model, its version count, champion and champion metrics."""
         summaries: list[ModelSummary] = []

@@ -1,0 +1,105 @@
+"""The champion models to serve: each registered model's ``champion`` version, checked for use.
+
+A champion carries its variant (tag ``variant_id``) and its input columns (the booster's feature
+names, which must hash to its ``features_sha256`` tag). Those columns go through the leak guard
+against the current feature store: a champion that needs a column the store does not vouch for
+cannot be served and is reported as bad input, naming the model, the version and the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+
+from swingml.config import TargetsConfig
+from swingml.errors import BadInputError
+from swingml.registry.mlflow_registry import MlflowRegistry, features_hash
+from swingml.targets.grid import Variant
+from swingml.targets.guard import guard_inputs
+
+
+@dataclass(frozen=True)
+class Champion:
+    """One model version to serve: its name, version, variant, input columns and booster."""
+
+    name: str
+    version: str
+    variant: Variant
+    features: tuple[str, ...]
+    booster: lgb.Booster
+
+    def horizon(self, targets: TargetsConfig) -> int:
+        """The label horizon of the champion's variant, in bars."""
+        return self.variant.horizon(targets)
+
+
+def champion_variant(name: str, version: str, tags: Mapping[str, str]) -> Variant:
+    """The variant a model version was trained on (its ``variant_id`` tag), checked."""
+    where = f"model {name} version {version}"
+    try:
+        variant = Variant.from_id(tags.get("variant_id", ""))
+    except ValueError:
+        raise BadInputError(
+            where, f"tag variant_id {tags.get('variant_id')!r} is not a variant id", "retrain it"
+        ) from None
+    if variant.main_id != name:
+        raise BadInputError(
+            where, f"its variant {variant.id} belongs to model {variant.main_id}", "retrain it"
+        )
+    return variant
+
+
+def check_champion(
+    name: str,
+    version: str,
+    tags: Mapping[str, str],
+    booster: lgb.Booster,
+    metadata: Mapping[str, Mapping[str, Any]],
+) -> Champion:
+    """Build a ``Champion`` from what the registry holds, or say why it cannot be served."""
+    where = f"model {name} version {version}"
+    variant = champion_variant(name, version, tags)
+    features = tuple(str(f) for f in booster.feature_name())
+    expected = tags.get("features_sha256")
+    if expected is not None and features_hash(features) != expected:
+        raise BadInputError(
+            where,
+            "the booster's feature names do not hash to its features_sha256 tag",
+            "re-register the model with `swingml train`",
+        )
+    kept, dropped = guard_inputs(features, metadata)
+    if dropped:
+        shown = "; ".join(f"{c}: {r}" for c, r in list(dropped.items())[:3])
+        more = f" and {len(dropped) - 3} more" if len(dropped) > 3 else ""
+        raise BadInputError(
+            where,
+            f"{len(dropped)} input column(s) fail the leak guard against the feature store "
+            f"({shown}{more})",
+            "run `swingml features` with the config the model was trained with, or retrain",
+        )
+    return Champion(name, version, variant, tuple(kept), booster)
+
+
+def load_champions(
+    registry: MlflowRegistry,
+    symbols: Sequence[str],
+    metadata: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[Champion], list[str]]:
+    """Every champion whose symbol is in ``symbols``, by name; and the names skipped (others)."""
+    champions: list[Champion] = []
+    skipped: list[str] = []
+    for summary in registry.models():
+        if summary.champion_version is None:
+            continue
+        loaded = registry.load_champion(summary.name)
+        if loaded is None:
+            continue
+        version, tags, booster = loaded
+        if champion_variant(summary.name, version, tags).symbol not in symbols:
+            skipped.append(summary.name)
+            continue
+        champions.append(check_champion(summary.name, version, tags, booster, metadata))
+    return sorted(champions, key=lambda c: c.name), skipped

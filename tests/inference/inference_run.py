@@ -1,0 +1,161 @@
+"""A tiny real run for the inference tests (and the live == batch contract test).
+
+The synthetic market of ``TOTAL_BARS`` bars is generated once; its first ``BASE_BARS`` bars are
+served as a ``data.dir`` of Parquet files, and a run is built on them with the real stages (data,
+features, targets; profile ``integration-test``). Two champions are trained on every stored
+feature and registered in the run's MLflow store, so inference sees exactly what a real run
+leaves behind, in seconds instead of a full tuning run. Later bars are handed to live inference
+through ``inference.new_candles_dir`` folders.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from rich.console import Console
+
+from swingml.config import Config, load_config
+from swingml.data.frame import to_arrow
+from swingml.data.synthetic import generate
+from swingml.features.matrix import feature_names, load_matrix, read_metadata
+from swingml.pipeline import StageContext, run_stage
+from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
+from swingml.store import RunStore
+from swingml.targets.grid import Variant, load_variant
+from swingml.targets.guard import guard_inputs
+
+PROFILE = "integration-test"
+TOTAL_BARS = 1500
+BASE_BARS = 1100
+MODELS: tuple[str, ...] = (
+    "BTCUSDT/w3/high_breakout/s1.0/k0.5",
+    "ETHUSDT/w5/low_reversion/s1.0/k1.0",
+)
+TEST_SETS: tuple[str, ...] = (
+    "inference.live_history_bars=100",  # the floor: tails really are shorter than the history
+    "executor.max_concurrent_processes=2",
+)
+
+_CACHE: dict[str, object] = {}
+
+
+def market() -> dict[str, pd.DataFrame]:
+    """The whole synthetic market (``TOTAL_BARS`` bars per symbol), generated once."""
+    if "market" not in _CACHE:
+        config = load_config(PROFILE, overrides=[f"data.synthetic.bars={TOTAL_BARS}"])
+        _CACHE["market"] = generate(config.data)
+    frames: dict[str, pd.DataFrame] = _CACHE["market"]  # type: ignore[assignment]
+    return {s: f.copy() for s, f in frames.items()}
+
+
+def write_candles(
+    folder: Path, stop: int, start: int = 0, frames: dict[str, pd.DataFrame] | None = None
+) -> Path:
+    """Serve bars ``start..stop-1`` of every symbol as ``<SYMBOL>-1h.parquet`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for symbol, frame in (frames or market()).items():
+        part = frame.iloc[start:stop].reset_index(drop=True)
+        pq.write_table(to_arrow(part), folder / f"{symbol}-1h.parquet")
+    return folder
+
+
+def config_for(run_dir: Path, data_dir: Path, *sets: str) -> Config:
+    """The test config: integration-test profile on ``data_dir``, in ``run_dir``."""
+    overrides = [f"data.dir={data_dir}", *TEST_SETS, *sets]
+    return load_config(PROFILE, overrides=overrides, run_dir=run_dir)
+
+
+def context(config: Config) -> StageContext:
+    """A stage context with a console that keeps quiet."""
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    return StageContext(config, RunStore(config.run.dir), console)
+
+
+def cli_args(run_dir: Path, data_dir: Path, *sets: str) -> list[str]:
+    """The CLI options that select the same config as ``config_for``."""
+    args = ["--profile", PROFILE, "--run-dir", str(run_dir), "--set", f"data.dir={data_dir}"]
+    for item in (*TEST_SETS, *sets):
+        args += ["--set", item]
+    return args
+
+
+def _train(
+    store: RunStore, variant: Variant, features: Sequence[str]
+) -> tuple[lgb.Booster, np.ndarray]:
+    events = load_variant(store, variant)
+    known = events[events["label"].notna()]
+    matrix = load_matrix(store.features_dir(), variant.symbol, features, known["timestamp"])
+    X = matrix[list(features)].to_numpy(np.float32)
+    y = known["label"].to_numpy(np.int64)
+    params = {
+        "objective": "multiclass",
+        "num_class": 3,
+        "num_leaves": 15,
+        "min_data_in_leaf": 5,
+        "learning_rate": 0.1,
+        "verbosity": -1,
+        "num_threads": 1,
+        "seed": 7,
+        "deterministic": True,
+    }
+    booster = lgb.train(params, lgb.Dataset(X, y, feature_name=list(features)), 30)
+    return booster, X
+
+
+def register_champions(ctx: StageContext, variant_ids: Sequence[str] = MODELS) -> None:
+    """Train a small model per variant on every stored feature and register it as champion."""
+    store = ctx.store
+    fdir = store.features_dir()
+    features, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
+    cards = []
+    for variant_id in variant_ids:
+        variant = Variant.from_id(variant_id)
+        booster, X = _train(store, variant, features)
+        cards.append(
+            ModelCard(
+                name=variant.main_id,
+                booster=booster,
+                variant_id=variant.id,
+                params={"num_leaves": 15},
+                features=features,
+                data_fingerprint="inference-test",
+                metrics={"holdout_macro_ap": 0.5},
+                input_example=pd.DataFrame(X[:3], columns=features),
+            )
+        )
+    section = ctx.config.registry
+    registry = MlflowRegistry.for_run(
+        section.tracking_uri, section.registry_uri, section.experiment, store.root
+    )
+    registry.register(cards)
+
+
+def build(root: Path) -> Path:
+    """Build the base run in ``root/run`` on the first ``BASE_BARS`` bars; return its folder."""
+    data_dir = write_candles(root / "data", BASE_BARS)
+    ctx = context(config_for(root / "run", data_dir))
+    for stage in ("data", "features", "targets"):
+        run_stage(stage, ctx)
+    register_champions(ctx)
+    return root / "run"
+
+
+def base_run(factory: object) -> Path:
+    """The base run, built once per test session (``factory``: pytest's TempPathFactory)."""
+    if "run" not in _CACHE:
+        _CACHE["run"] = build(factory.mktemp("inference-base"))  # type: ignore[attr-defined]
+    path: Path = _CACHE["run"]  # type: ignore[assignment]
+    return path
+
+
+def copy_run(base: Path, target: Path) -> Path:
+    """A private copy of the base run (live inference changes its candles)."""
+    shutil.copytree(base, target)
+    return target
