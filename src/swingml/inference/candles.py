@@ -90,7 +90,8 @@ def merge_new_bars(stored: pd.DataFrame, loaded: LoadedCandles, interval_s: int)
                 f"(stored {stored_values[k]!r}, new {incoming[k]!r})",
                 FIX_OVERLAP,
             )
-    fresh = frame.loc[new > last, [TIMESTAMP, *columns]]
+    fresh = frame.loc[new > last, [TIMESTAMP, *columns]].copy()
+    fresh[TIMESTAMP] = fresh[TIMESTAMP].astype(stored[TIMESTAMP].dtype)  # one unit: concat keeps it
     parts = [f for f in (stored, fresh) if len(f)]
     merged = pd.concat(parts, ignore_index=True)
     stamps = timestamps_ms(merged)
