@@ -82,7 +82,7 @@ def run(ctx: StageContext) -> StageOutcome:
     results = make_executor(config, store).run("targets", tasks)
     failed = [result for result in results if not result.ok]
     if failed:
-        lines = "; ".join(f"{r.label}: {(r.error or '').strip().splitlines()[-1:]}" for r in failed)
+        lines = "; ".join(f"{r.label}: {_last_line(r.error)}" for r in failed)
         raise StageFailedError(f"targets failed for {len(failed)} symbol(s): {lines}")
 
     target_prints: dict[str, str] = {}
@@ -125,6 +125,11 @@ def build_symbol_file(
         "events": int(built.summary["events"].sum() // max(len(grid.k), 1)),
         "summary": built.summary.to_dict(orient="records"),
     }
+
+
+def _last_line(error: str | None) -> str:
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else "unknown error"
 
 
 def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
