@@ -83,3 +83,16 @@ def test_missing_candles_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     output = result.output.replace("\n", "")
     assert "candles/BTCUSDT.parquet" in output and "swingml data" in output
+
+
+def test_the_script_wraps_the_cli(run_store: Any) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "generate_features.py"
+    spec = importlib.util.spec_from_file_location("generate_features", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--help"]) == 0
+    bad = ["--run-dir", str(run_store.root), "--set", "features.generators=[{name: nope}]"]
+    assert module.main(bad) == 2

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from swingml.features import timeframes as tf
-from swingml.features.plan import Column
+from swingml.features.plan import Column, Unit
 
 Array = np.ndarray
 
@@ -27,12 +27,17 @@ def stream(
     """
     base_ms = tf.timestamps_ms(candles)
     resampled: dict[str, tf.Resampled] = {}
-    for unit in dict.fromkeys(c.unit for c in columns):
-        own = [c for c in columns if c.unit is unit]
+    index: dict[str, Array] = {}
+    by_unit: dict[Unit, list[Column]] = {}
+    for col in columns:
+        by_unit.setdefault(col.unit, []).append(col)
+    for unit, own in by_unit.items():
         frame = candles
         if unit.timeframe is not None and unit.tf_seconds is not None:
             if unit.timeframe not in resampled:
-                resampled[unit.timeframe] = tf.resample(candles, base_seconds, unit.tf_seconds)
+                bars = tf.resample(candles, base_seconds, unit.tf_seconds)
+                resampled[unit.timeframe] = bars
+                index[unit.timeframe] = tf.positions(bars, base_ms)
             frame = resampled[unit.timeframe].candles
         outputs = unit.generator.compute(frame)
         for col in own:
@@ -40,7 +45,7 @@ def stream(
             if col.transform is not None:
                 values = col.transform.apply(values)
             if unit.timeframe is not None:
-                values = tf.align(values, resampled[unit.timeframe], base_ms)
+                values = tf.take(values, index[unit.timeframe])
             yield col, values
         del outputs
 

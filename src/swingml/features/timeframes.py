@@ -112,10 +112,19 @@ def resample(candles: pd.DataFrame, base_seconds: int, tf_seconds: int) -> Resam
     return Resampled(pd.DataFrame(frame), usable.astype(np.int64))
 
 
+def positions(resampled: Resampled, base_ms: Array) -> Array:
+    """Per base bar, the index of the latest higher bar it may use (-1 before the first)."""
+    found: Array = np.searchsorted(resampled.usable_from_ms, base_ms, side="right") - 1
+    return found
+
+
+def take(values: Array, index: Array) -> Array:
+    """Higher-bar values moved onto base bars by ``positions`` (NaN where the index is -1)."""
+    padded = np.append(np.asarray(values, dtype=np.float32), np.float32(np.nan))
+    out: Array = padded[index]  # index -1 picks the NaN pad
+    return out
+
+
 def align(values: Array, resampled: Resampled, base_ms: Array) -> Array:
     """Per base bar, the value of the latest higher bar it may use (NaN before the first)."""
-    j = np.searchsorted(resampled.usable_from_ms, base_ms, side="right") - 1
-    out = np.full(len(base_ms), np.nan, dtype=np.float32)
-    ok = j >= 0
-    out[ok] = np.asarray(values, dtype=np.float32)[j[ok]]
-    return out
+    return take(values, positions(resampled, base_ms))
