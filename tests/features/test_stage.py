@@ -78,6 +78,13 @@ def test_bad_generator_config_exits_2_naming_the_key(
     assert not (run_store.root / "features" / "metadata.json").exists()
 
 
+def test_symbols_sharing_a_prefix_exit_2(run_store: Any) -> None:
+    sets = ["--set", "data.symbols=[BTCUSDT, BTCBUSD]"]
+    result = runner.invoke(app, ["features", "--run-dir", str(run_store.root), *sets])
+    assert result.exit_code == 2
+    assert "data.symbols[1]" in result.output.replace("\n", "")
+
+
 def test_missing_candles_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["features", "--run-dir", str(tmp_path)])
     assert result.exit_code == 2

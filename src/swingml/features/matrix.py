@@ -42,7 +42,7 @@ def _store(features_dir: str | Path) -> dict[str, Any]:
 
 def read_metadata(features_dir: str | Path) -> dict[str, dict[str, Any]]:
     """Every feature's metadata entry, by name, in store order."""
-    return dict(_store(features_dir)["by_name"])
+    return {name: dict(entry) for name, entry in _store(features_dir)["by_name"].items()}
 
 
 def feature_names(features_dir: str | Path) -> list[str]:

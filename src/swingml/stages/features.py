@@ -54,6 +54,21 @@ def _check_candles(store: RunStore, symbol: str) -> int:
     return rows
 
 
+def _check_short_names(symbols: list[str]) -> None:
+    """Feature prefixes must be unique and must not be the cross-coin prefix ``X``."""
+    seen: dict[str, str] = {}
+    for i, symbol in enumerate(symbols):
+        short = short_name(symbol)
+        if short == generate.CROSS_GROUP or short in seen:
+            other = seen.get(short, "the cross-coin features")
+            raise BadInputError(
+                f"config key data.symbols[{i}]",
+                f"{symbol} would share the feature prefix {short}__ with {other}",
+                "use symbols whose base assets differ",
+            )
+        seen[short] = symbol
+
+
 def _concurrency(ctx: StageContext, n_tasks: int) -> int:
     limit = ctx.config.executor.max_concurrent_processes or os.cpu_count() or 1
     return max(1, min(limit, n_tasks))
@@ -66,6 +81,7 @@ def run(ctx: StageContext) -> StageOutcome:
     spec = plan_spec(config)
     plan = make_plan(spec)
     symbols = list(config.data.symbols)
+    _check_short_names(symbols)
     rows = {s: _check_candles(store, s) for s in symbols}
     fdir = store.ensure("features")
     (fdir / METADATA).unlink(missing_ok=True)
