@@ -4,7 +4,8 @@ Swing pivots follow SPEC §4 exactly (a swing high at p needs ``high[p] > max(hi
 ``high[p] >= max(high[p+1..p+w])``), and a pivot is *used* only from its confirmation bar
 ``p + w`` on: before that, the bars that make it a pivot have not happened. Distances are in units
 of ``std_v`` (the sample standard deviation of the last ``vol_window`` closes), the same unit the
-target barriers use. A pivot older than ``max_age`` bars is forgotten, which bounds the lookback.
+target barriers use. A pivot older than ``memory(w) = max(max_age, 30 w)`` bars is forgotten, which
+bounds the lookback (wide windows confirm few pivots, so they remember longer).
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class SwingParams(PeriodParams):
             raise ValueError("must be >= 2")
         return value
 
+    def memory(self, w: int) -> int:
+        """Bars a pivot of window ``w`` is remembered."""
+        return max(self.max_age, 30 * w)
+
 
 SWING_STEMS: tuple[str, ...] = (
     "swing_hi_dist",
@@ -127,8 +132,8 @@ class Swings(Generator):
         p = self.params
         out: list[Output] = []
         for w in p.periods:
-            look = p.max_age + 2 * w + p.vol_window
-            params = {"window": w, "vol_window": p.vol_window, "max_age": p.max_age}
+            look = p.memory(w) + 2 * w + p.vol_window
+            params = {"window": w, "vol_window": p.vol_window, "max_age": p.memory(w)}
             for stem in SWING_STEMS:
                 extra = {"last_pivots": p.last_pivots} if stem.endswith("_cnt") else {}
                 out.append(Output(f"{stem}_{w}", {**params, **extra}, look))
@@ -146,8 +151,8 @@ class Swings(Generator):
         out: dict[str, Array] = {}
         for w in p.periods:
             conf_hi, conf_lo = confirmed_pivots(b.high, b.low, w)
-            hi = _Pivots(conf_hi, b.high, w, p.max_age)
-            lo = _Pivots(conf_lo, b.low, w, p.max_age)
+            hi = _Pivots(conf_hi, b.high, w, p.memory(w))
+            lo = _Pivots(conf_lo, b.low, w, p.memory(w))
             lvl_hi, lvl_lo = hi.value(hi.level), lo.value(lo.level)
             out[f"swing_hi_dist_{w}"] = rolling.ratio(b.close - lvl_hi, std_v)
             out[f"swing_lo_dist_{w}"] = rolling.ratio(b.close - lvl_lo, std_v)

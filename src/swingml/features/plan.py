@@ -22,7 +22,7 @@ from swingml.features.cross_coin import CrossParams
 from swingml.features.profiles import PROFILES
 from swingml.features.transforms import Transform, parse
 
-FEATURE_CODE_VERSION = "1"
+FEATURE_CODE_VERSION = "2"
 """Bump when a formula changes: every stored block is recomputed on the next run."""
 
 MAX_UNIT_OUTPUTS = 32
