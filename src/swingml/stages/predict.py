@@ -26,12 +26,12 @@ from swingml.data.gaps import iso_ms
 from swingml.data.load import load_symbol
 from swingml.errors import BadInputError
 from swingml.features.matrix import METADATA, load_matrix, read_metadata, symbol_timestamps
-from swingml.features.plan import make_plan, plan_spec
+from swingml.features.plan import FeaturePlan, make_plan, plan_spec
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.candles import Merged, merge_new_bars
 from swingml.inference.champions import Champion, load_champions
 from swingml.inference.live import Pending, new_events, pending
-from swingml.inference.live_features import compute_at, resolve_columns
+from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry
@@ -264,26 +264,20 @@ def _watermarks(
 
 
 def _live_symbol(
-    ctx: StageContext,
+    config: Config,
     champions: Sequence[Champion],
+    plan: FeaturePlan,
+    columns: ColumnPlan,
     candles: Mapping[str, pd.DataFrame],
     span: Pending,
     predictions: PredictionStore,
 ) -> tuple[AppendReport, dict[str, Any]]:
     """Predict the events of one symbol's pending bars with its champions."""
-    config = ctx.config
     events = {
         c.name: new_events(candles[span.symbol], c.variant, config.targets, span) for c in champions
     }
     stamps = np.unique(
         np.concatenate([timestamps_ms(e) for e in events.values()] + [np.empty(0, np.int64)])
-    )
-    plan = make_plan(plan_spec(config))
-    columns = resolve_columns(
-        plan,
-        read_metadata(ctx.store.features_dir()),
-        _union([c.features for c in champions]),
-        config.data.symbols,
     )
     start = time.perf_counter()
     values, read = compute_at(plan, columns, candles, stamps, config.inference.live_history_bars)
@@ -324,6 +318,13 @@ def live(ctx: StageContext) -> StageOutcome:
     with predictions.locked():
         champions, skipped = _champions(ctx)
         _check_cadence(config, champions)
+        by_symbol = _by_symbol(champions, symbols)
+        plan = make_plan(plan_spec(config))
+        metadata = read_metadata(store.features_dir())
+        columns = {  # the feature config must still compute the champions' inputs
+            s: resolve_columns(plan, metadata, _union([c.features for c in mine]), symbols)
+            for s, mine in by_symbol.items()
+        }
         merged: dict[str, Merged] = {}
         for symbol in symbols:  # every symbol validated before anything is written
             stored = _stored_candles(store, symbol)
@@ -336,7 +337,6 @@ def live(ctx: StageContext) -> StageOutcome:
         candles = {s: merged[s].frame for s in symbols}
         marks = _watermarks(predictions, store, symbols)
         spans = pending(candles, marks)
-        by_symbol = _by_symbol(champions, symbols)
         total = AppendReport()
         per_symbol: dict[str, dict[str, Any]] = {}
         models: dict[str, dict[str, Any]] = {}
@@ -355,7 +355,9 @@ def live(ctx: StageContext) -> StageOutcome:
                 entry["events"] = 0
                 continue
             if by_symbol[symbol]:
-                report, info = _live_symbol(ctx, by_symbol[symbol], candles, span, predictions)
+                report, info = _live_symbol(
+                    config, by_symbol[symbol], plan, columns[symbol], candles, span, predictions
+                )
                 total += report
                 models.update(info.pop("models"))
                 entry.update(info)
