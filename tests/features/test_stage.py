@@ -103,3 +103,41 @@ def test_the_script_wraps_the_cli(run_store: Any) -> None:
     assert module.main(["--help"]) == 0
     bad = ["--run-dir", str(run_store.root), "--set", "features.generators=[{name: nope}]"]
     assert module.main(bad) == 2
+
+
+def test_embedded_default_end_to_end(tmp_path: Path) -> None:
+    run = ["--run-dir", str(tmp_path)]
+    assert runner.invoke(app, ["data", "synth", *run]).exit_code == 0
+    result = runner.invoke(app, ["features", *run])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())["stages"]["features"]
+    expected = sum(count_per_symbol(load_config(None, (), [])).values())
+    assert summary["profile"] == "small"
+    assert summary["features_per_symbol"] == dict.fromkeys(
+        ("BTCUSDT", "ETHUSDT", "SOLUSDT"), expected
+    )
+    assert summary["rows"]["BTCUSDT"] == 12000
+
+
+BINANCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
+
+
+@pytest.mark.skipif(not BINANCE.is_dir(), reason="../shared/data/binance is not available")
+def test_real_1h_files_end_to_end(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from swingml.pipeline import StageContext, run_stage
+    from swingml.store import RunStore
+
+    config = load_config("real-1h", (), ["features.profile=tiny", f"data.dir={BINANCE}"], tmp_path)
+    run_stage("data", StageContext(config, RunStore(tmp_path), Console(stderr=True, quiet=True)))
+    args = ["features", "--profile", "real-1h", "--run-dir", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--set", "features.profile=tiny"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())["stages"]["features"]
+    assert summary["rows"] == {"BTCUSDT": 72866, "ETHUSDT": 72866, "SOLUSDT": 50090}
+    from swingml.features.matrix import load_matrix
+
+    frame = load_matrix(tmp_path / "features", "SOLUSDT", ["BTC__rsi_14", "SOL__rsi_14"])
+    assert len(frame) == 50090
+    assert frame["SOL__rsi_14"].notna().mean() > 0.99
