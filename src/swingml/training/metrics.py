@@ -56,6 +56,19 @@ def macro_ap(y: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean(list(scores.values())))
 
 
+def prior_macro_ap(y: np.ndarray) -> float:
+    """Macro AP of the class-prior baseline on ``y``: the mean positive rate of the present classes.
+
+    A constant score ranks nothing, so each class's AP is its positive rate; the mean over the
+    present classes is ``1 / (number of classes present)``. This is the bar a model must clear.
+    """
+    labels = np.asarray(y)
+    present = present_classes(labels)
+    if not present:
+        return float("nan")
+    return float(np.mean([np.mean(labels == c) for c in present]))
+
+
 def class_prior_proba(train_y: np.ndarray, n_rows: int) -> np.ndarray:
     """The class-prior baseline: every row gets the training class frequencies."""
     counts = np.bincount(np.asarray(train_y, dtype=np.int64), minlength=NUM_CLASSES)

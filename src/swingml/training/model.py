@@ -56,14 +56,16 @@ def lgb_params(
     return full
 
 
-def binned_dataset(X: np.ndarray, feature_names: Sequence[str], threads: int = 1) -> lgb.Dataset:
-    """Bin ``X`` once; training subsets of it share its bin mappers."""
+def binned_dataset(
+    X: np.ndarray, feature_names: Sequence[str], threads: int = 1, max_bin: int = 255
+) -> lgb.Dataset:
+    """Bin ``X`` once (``max_bin`` bins per feature); training subsets share its bin mappers."""
     data = np.ascontiguousarray(X, dtype=np.float32)
     dataset = lgb.Dataset(
         data,
         label=np.zeros(len(data), dtype=np.float64),
         feature_name=list(feature_names),
-        params={**DATASET_PARAMS, "num_threads": threads},
+        params={**DATASET_PARAMS, "num_threads": threads, "max_bin": max_bin},
         free_raw_data=False,
     )
     return dataset.construct()

@@ -22,7 +22,7 @@ from swingml.tuning.cv import Fold, chronological_split, rolling_folds
 from swingml.tuning.objective import TrainSettings, evaluate, make_objective
 from swingml.tuning.space import ParamValue, Space, snap
 from swingml.tuning.stages import CvScheme
-from swingml.tuning.storage import finished_trials, open_study, storage_for
+from swingml.tuning.storage import DONE_STATES, finished_trials, open_study, storage_for
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ class StudyResult:
     pruned: int
     spent_s: float
     folds: int
+    valid_rows: int = 0
+    lift: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -106,7 +108,7 @@ def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
     folds = make_folds(rows.bars, rows.horizon, plan.cv)
     if not folds:
         return StudyResult(plan.model_id, plan.variant_id, {}, float("nan"), (), (), 0, 0, 0.0, 0)
-    full = binned_dataset(rows.X, rows.feature_names, plan.settings.threads)
+    full = binned_dataset(rows.X, rows.feature_names, plan.settings.threads, plan.settings.max_bin)
     labels = np.asarray(rows.y, dtype=np.int64)
     sampler = optuna.samplers.TPESampler(
         seed=study_seed(plan.settings.seed, plan.stage, plan.model_id), n_startup_trials=5
@@ -125,17 +127,35 @@ def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
     if remaining and not _has_complete(study):
         study.optimize(objective, n_trials=1)
         remaining -= 1
-    spent = time.perf_counter() - start
-    if remaining and spent < plan.time_limit_s:
-        study.optimize(objective, n_trials=remaining, timeout=plan.time_limit_s - spent)
-    return _result(plan, study, len(folds), time.perf_counter() - start)
+    if remaining and _next_fits(study, start, plan.time_limit_s):
+
+        def stop_when_spent(study: optuna.Study, _: optuna.trial.FrozenTrial) -> None:
+            if not _next_fits(study, start, plan.time_limit_s):
+                study.stop()
+
+        study.optimize(objective, n_trials=remaining, callbacks=[stop_when_spent])
+    valid_rows = sum(len(f.valid) for f in folds)
+    return _result(plan, study, len(folds), valid_rows, time.perf_counter() - start)
+
+
+def _next_fits(study: optuna.Study, start: float, limit_s: float) -> bool:
+    """Whether another trial, as long as the mean finished one, ends within the time limit."""
+    spans = [
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in study.get_trials(deepcopy=False, states=DONE_STATES)
+        if t.datetime_complete is not None and t.datetime_start is not None
+    ]
+    expected = float(np.mean(spans)) if spans else 0.0
+    return time.perf_counter() - start + expected <= limit_s
 
 
 def _has_complete(study: optuna.Study) -> bool:
     return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
-def _result(plan: StudyPlan, study: optuna.Study, n_folds: int, spent: float) -> StudyResult:
+def _result(
+    plan: StudyPlan, study: optuna.Study, n_folds: int, valid_rows: int, spent: float
+) -> StudyResult:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
     scored = [t for t in complete if t.value is not None and np.isfinite(t.value)]
@@ -155,7 +175,13 @@ def _result(plan: StudyPlan, study: optuna.Study, n_folds: int, spent: float) ->
         pruned=len(pruned),
         spent_s=spent,
         folds=n_folds,
+        valid_rows=valid_rows,
+        lift=float(best.user_attrs.get("lift", float("nan"))),
     )
+
+
+MIN_CLASSES = 2
+"""A stage-1 variant whose validation rows hold fewer classes gets no rank (its AP says nothing)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +190,8 @@ class ScreenRow:
 
     variant_id: str
     score: float
+    lift: float
+    valid_classes: int
     best_iteration: int
     train_rows: int
     valid_rows: int
@@ -189,16 +217,20 @@ def screen(
     if not folds or len(folds[0].train) < min_rows:
         first = folds[0] if folds else None
         fold_rows = (len(first.train), len(first.valid), first.purged) if first else (0, 0, 0)
-        return [ScreenRow(v, float("nan"), 0, *fold_rows, 0.0) for v in labels]
-    full = binned_dataset(rows.X, rows.feature_names, settings.threads)
+        return [ScreenRow(v, float("nan"), float("nan"), 0, 0, *fold_rows, 0.0) for v in labels]
+    full = binned_dataset(rows.X, rows.feature_names, settings.threads, settings.max_bin)
     fold = folds[0]
     for variant_id, y in labels.items():
         start = time.perf_counter()
-        scores = evaluate(full, np.asarray(y, dtype=np.int64), folds, params, settings)
+        labels_v = np.asarray(y, dtype=np.int64)
+        scores = evaluate(full, labels_v, folds, params, settings)
+        classes = len(np.unique(labels_v[fold.valid]))
         out.append(
             ScreenRow(
                 variant_id,
                 scores.mean,
+                scores.lift if classes >= MIN_CLASSES else float("nan"),
+                classes,
                 scores.best_iterations[0],
                 len(fold.train),
                 len(fold.valid),
@@ -220,12 +252,13 @@ def screen_all(
     """Screen several event sets in order until ``time.time()`` passes ``deadline``.
 
     The first set is always screened so that every main variant gets a stage-1 model; variants
-    not reached in time are reported with a NaN score and zero wall time.
+    not reached in time are reported with a NaN score and zero wall time. Put the most
+    informative sets (the most events) first.
     """
     out: list[ScreenRow] = []
     for i, (rows, labels) in enumerate(event_sets):
         if i > 0 and time.time() >= deadline:
-            out.extend(ScreenRow(v, float("nan"), 0, 0, 0, 0, 0.0) for v in labels)
+            out.extend(ScreenRow(v, float("nan"), float("nan"), 0, 0, 0, 0, 0, 0.0) for v in labels)
             continue
         out.extend(screen(rows, labels, params, cv, settings, min_rows))
     return out

@@ -13,7 +13,7 @@ import lightgbm as lgb
 import numpy as np
 import optuna
 
-from swingml.training.metrics import macro_ap
+from swingml.training.metrics import macro_ap, prior_macro_ap
 from swingml.training.model import fit
 from swingml.tuning.cv import Fold
 from swingml.tuning.space import ParamValue, Space, suggest
@@ -21,26 +21,38 @@ from swingml.tuning.space import ParamValue, Space, suggest
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How each fold's model trains: round cap, early stopping, seed and threads."""
+    """How each fold's model trains: round cap, early stopping, seed, threads, histogram bins."""
 
     num_rounds: int
     early_stopping: int
     seed: int
     threads: int = 1
+    max_bin: int = 255
 
 
 @dataclass(frozen=True)
 class FoldScores:
-    """Validation macro AP and best iteration of each fold."""
+    """Validation macro AP, its class-prior baseline and the best iteration of each fold."""
 
     scores: tuple[float, ...]
     best_iterations: tuple[int, ...]
+    priors: tuple[float, ...] = ()
 
     @property
     def mean(self) -> float:
         """The objective value: the mean over folds (NaN if there is none)."""
         valid = [s for s in self.scores if np.isfinite(s)]
         return float(np.mean(valid)) if valid else float("nan")
+
+    @property
+    def lift(self) -> float:
+        """Mean over folds of macro AP minus the class-prior macro AP of the same rows.
+
+        Comparable across variants whose validation rows hold different classes (a fold with a
+        single class scores AP 1 whatever the model does, and lift 0).
+        """
+        pairs = [s - p for s, p in zip(self.scores, self.priors, strict=True) if np.isfinite(s)]
+        return float(np.mean(pairs)) if pairs else float("nan")
 
 
 def evaluate(
@@ -54,6 +66,7 @@ def evaluate(
     """Train one model per fold and score it; ``on_fold(i, score)`` may raise to stop early."""
     scores: list[float] = []
     iterations: list[int] = []
+    priors: list[float] = []
     for i, fold in enumerate(folds):
         result = fit(
             full,
@@ -69,9 +82,10 @@ def evaluate(
         score = macro_ap(labels[fold.valid], result.valid_proba)
         scores.append(score)
         iterations.append(result.best_iteration)
+        priors.append(prior_macro_ap(labels[fold.valid]))
         if on_fold is not None:
             on_fold(i, score)
-    return FoldScores(tuple(scores), tuple(iterations))
+    return FoldScores(tuple(scores), tuple(iterations), tuple(priors))
 
 
 def make_objective(
@@ -94,6 +108,7 @@ def make_objective(
         result = evaluate(full, labels, folds, params, settings, report)
         trial.set_user_attr("fold_scores", list(result.scores))
         trial.set_user_attr("best_iterations", list(result.best_iterations))
+        trial.set_user_attr("lift", result.lift)
         trial.set_user_attr("params", params)
         return result.mean
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from swingml.config import TuningConfig
@@ -61,9 +62,31 @@ def spec(number: int) -> StageSpec:
     return STAGES[number - 1]
 
 
+SHRINK_ROWS = 30
+"""Validation rows at which a lift counts half: small validation sets are shrunk toward zero."""
+
+
+def rank_score(lift: np.ndarray | pd.Series, valid_rows: np.ndarray | pd.Series) -> np.ndarray:
+    """How models of different sizes compare: ``lift x n / (n + SHRINK_ROWS)``.
+
+    ``lift`` is validation macro AP minus the class-prior macro AP of the same rows, so classes
+    absent from a validation set do not inflate it; the shrinkage keeps the maximum over many
+    small, noisy validation sets (the winner's curse) from picking a variant by luck.
+    """
+    n = np.asarray(valid_rows, dtype=np.float64)
+    return np.asarray(lift, dtype=np.float64) * n / (n + SHRINK_ROWS)
+
+
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
-    """Best score first; ties broken by the grid order so the choice is deterministic."""
-    ranked = frame.assign(_score=frame["score"].fillna(-1.0))
+    """Best first by :func:`rank_score` (when ``lift`` and ``valid_rows`` are given) or ``score``.
+
+    Unscored rows come last; ties are broken by the grid order so the choice is deterministic.
+    """
+    if {"lift", "valid_rows"} <= set(frame.columns):
+        key = rank_score(frame["lift"], frame["valid_rows"])
+    else:
+        key = frame["score"].to_numpy(dtype=np.float64)
+    ranked = frame.assign(_score=np.nan_to_num(key, nan=-np.inf))
     return ranked.sort_values(["_score", "order"], ascending=[False, True], kind="mergesort").drop(
         columns="_score"
     )

@@ -1,0 +1,272 @@
+"""Stage glue of ``swingml train``: production models, hold-out scores, registration (SPEC §8).
+
+Each main variant trains in a worker with its best tuned parameters on all development data (the
+last ``training.validation_fraction`` validates, purged, for early stopping) and is scored on the
+hold-out against the class-prior baseline and its stage-1 model. The parent then writes
+``training/models/<main_id>.txt`` and ``training/holdout.parquet`` and registers every model in
+MLflow in one batch (the store is created by the parent before any worker starts).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from swingml.config import Config
+from swingml.errors import BadInputError
+from swingml.orchestration import Task, make_executor
+from swingml.orchestration.tasks import task_key
+from swingml.pipeline import StageContext, StageOutcome
+from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
+from swingml.stages.tune import BEST_PARAMS, TASK_VERSION, Inputs, load_events, load_inputs
+from swingml.store import RunStore, read_json, write_bytes_atomic, write_parquet_atomic
+from swingml.targets.grid import Variant
+from swingml.training.metrics import NUM_CLASSES, class_prior_proba, macro_ap, per_class_ap
+from swingml.training.model import binned_dataset, fit, predict
+from swingml.tuning.cv import chronological_split
+from swingml.tuning.space import ParamValue
+from swingml.tuning.stages import spec
+
+EXAMPLE_ROWS = 3
+BULKY = ("model", "example")
+"""Task result keys that go to the model file and the registry, not to the hold-out table."""
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """How a production model trains, and how its stage-1 counterpart was trained."""
+
+    num_rounds: int
+    early_stopping: int
+    validation_fraction: float
+    seed: int
+    threads: int
+    max_bin: int
+    stage1_num_rounds: int
+    stage1_early_stopping: int
+    stage1_validation_fraction: float
+    stage1_max_train: int
+
+
+def _plan(config: Config) -> TrainPlan:
+    return TrainPlan(
+        num_rounds=config.training.num_rounds,
+        early_stopping=config.training.early_stopping,
+        validation_fraction=config.training.validation_fraction,
+        seed=config.run.seed,
+        threads=config.executor.threads_per_worker,
+        max_bin=config.tuning.max_bin,
+        stage1_num_rounds=config.tuning.num_rounds,
+        stage1_early_stopping=spec(1).early_stopping,
+        stage1_validation_fraction=config.tuning.validation_fraction,
+        stage1_max_train=config.tuning.max_train_rows,
+    )
+
+
+def _holdout_scores(y: np.ndarray, proba: np.ndarray, prefix: str) -> dict[str, float]:
+    scores: dict[str, float] = {f"{prefix}_macro_ap": macro_ap(y, proba)}
+    per_class = per_class_ap(y, proba)
+    for c in range(NUM_CLASSES):
+        scores[f"{prefix}_ap_class{c}"] = per_class.get(c, float("nan"))
+    return scores
+
+
+def train_task(
+    root: str,
+    main_id: str,
+    variant_id: str,
+    features: tuple[str, ...],
+    cutoff: pd.Timestamp,
+    horizon: int,
+    params: dict[str, ParamValue],
+    plan: TrainPlan,
+) -> dict[str, Any]:
+    """Train one production model and its stage-1 counterpart; score both on the hold-out."""
+    start = time.perf_counter()
+    events = load_events(root, Variant.from_id(variant_id), features, cutoff, horizon)
+    dev = events.rows(events.dev)
+    split = chronological_split(dev.bars, horizon, plan.validation_fraction)
+    if split is None:
+        raise ValueError(f"{variant_id}: too few development rows ({len(dev.y)}) to train")
+    full = binned_dataset(dev.X, features, plan.threads, plan.max_bin)
+    model = fit(
+        full,
+        dev.y,
+        split.train,
+        split.valid,
+        params,
+        num_rounds=plan.num_rounds,
+        early_stopping=plan.early_stopping,
+        seed=plan.seed,
+        threads=plan.threads,
+    )
+    X_hold, y_hold = events.X[events.holdout], events.y[events.holdout]
+    proba = predict(model.booster, X_hold, model.best_iteration)
+    prior = class_prior_proba(dev.y[split.train], len(y_hold))
+    scores = _holdout_scores(y_hold, proba, "holdout")
+    scores.update(_holdout_scores(y_hold, prior, "prior"))
+    stage1 = chronological_split(dev.bars, horizon, plan.stage1_validation_fraction)
+    stage1_score = float("nan")
+    if stage1 is not None:
+        baseline = fit(
+            full,
+            dev.y,
+            stage1.train[-plan.stage1_max_train :],
+            stage1.valid,
+            {},
+            num_rounds=plan.stage1_num_rounds,
+            early_stopping=plan.stage1_early_stopping,
+            seed=plan.seed,
+            threads=plan.threads,
+        )
+        stage1_score = macro_ap(y_hold, predict(baseline.booster, X_hold, baseline.best_iteration))
+    example = events.X[events.holdout][:EXAMPLE_ROWS] if len(y_hold) else dev.X[:EXAMPLE_ROWS]
+    return {
+        "main_id": main_id,
+        "variant_id": variant_id,
+        "model": model.booster.model_to_string(num_iteration=model.best_iteration),
+        "best_iteration": model.best_iteration,
+        "train_rows": len(split.train),
+        "valid_rows": len(split.valid),
+        "purged_rows": split.purged,
+        "holdout_rows": len(y_hold),
+        "holdout_classes": len(np.unique(y_hold)),
+        **scores,
+        "stage1_holdout_macro_ap": stage1_score,
+        "params": json.dumps(params, sort_keys=True),
+        "example": example,
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def _finite(value: Any) -> Any:
+    """NaN becomes None so that ``summary.json`` stays valid JSON."""
+    return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
+def _best_params(store: RunStore) -> dict[str, dict[str, Any]]:
+    path = store.path(*BEST_PARAMS)
+    if not path.is_file():
+        raise BadInputError(str(path), "no tuned parameters", "run `swingml tune` first")
+    data: dict[str, dict[str, Any]] = read_json(path)
+    return data
+
+
+def _fingerprint(store: RunStore, inputs: Inputs) -> str:
+    """The data fingerprint of the run (manifest), or of the tuning inputs when it has none."""
+    manifest = store.read_manifest()
+    if manifest.get("fingerprints") and manifest.get("input_fingerprint"):
+        return str(manifest["input_fingerprint"])
+    return inputs.fingerprint
+
+
+def registry_for(config: Config, store: RunStore) -> MlflowRegistry:
+    """The run's MLflow registry (creating the SQLite store if it is the embedded default)."""
+    section = config.registry
+    return MlflowRegistry.for_run(
+        section.tracking_uri, section.registry_uri, section.experiment, store.root
+    )
+
+
+METRIC_COLUMNS = (
+    "holdout_macro_ap",
+    "holdout_ap_class0",
+    "holdout_ap_class1",
+    "holdout_ap_class2",
+    "prior_macro_ap",
+    "stage1_holdout_macro_ap",
+)
+
+
+def run(ctx: StageContext) -> StageOutcome:
+    """``swingml train``: train, score and register the champions of every main variant."""
+    config, store = ctx.config, ctx.store
+    inputs = load_inputs(config, store)
+    chosen = _best_params(store)
+    registry = registry_for(config, store)  # created once, before any worker starts
+    plan = _plan(config)
+    config_hash = config.slice_hash("training", "tuning", "split", "targets", "run")
+    tasks: list[Task] = []
+    for main_id, entry in chosen.items():
+        variant = Variant.from_id(str(entry["variant_id"]))
+        params = dict(entry.get("params") or {})
+        args = (
+            inputs.root,
+            main_id,
+            variant.id,
+            inputs.features,
+            inputs.cutoff,
+            variant.horizon(config.targets),
+            params,
+            plan,
+        )
+        key = task_key(
+            train_task,
+            TASK_VERSION,
+            variant.id,
+            json.dumps(params, sort_keys=True),
+            inputs.fingerprint,
+            config_hash,
+        )
+        tasks.append(Task(key, train_task, args, label=main_id))
+    results = make_executor(config, store, ctx.console).run("train", tasks)
+    done = [r.value for r in results if r.ok]
+    fingerprint = _fingerprint(store, inputs)
+    cards: list[ModelCard] = []
+    for item in done:
+        text = str(item["model"])
+        write_bytes_atomic(
+            store.path("training", "models", f"{item['main_id']}.txt"), text.encode()
+        )
+        booster = lgb.Booster(model_str=text)
+        metrics = {k: float(item[k]) for k in METRIC_COLUMNS}
+        metrics["holdout_rows"] = float(item["holdout_rows"])
+        cards.append(
+            ModelCard(
+                name=str(item["main_id"]),
+                booster=booster,
+                variant_id=str(item["variant_id"]),
+                params=json.loads(str(item["params"])),
+                features=inputs.features,
+                data_fingerprint=fingerprint,
+                metrics=metrics,
+                input_example=pd.DataFrame(item["example"], columns=list(inputs.features)),
+            )
+        )
+    table = pd.DataFrame(
+        [{k: v for k, v in d.items() if k not in ("model", "example")} for d in done]
+    )
+    start = time.perf_counter()
+    versions = registry.register(cards)
+    register_s = time.perf_counter() - start
+    if len(table):
+        by_name = {v.name: v for v in versions}
+        table["version"] = [by_name[m].version for m in table["main_id"]]
+        table["champion"] = [by_name[m].champion for m in table["main_id"]]
+    write_parquet_atomic(store.path("training", "holdout.parquet"), table)
+    beats = int((table["holdout_macro_ap"] > table["prior_macro_ap"]).sum()) if len(table) else 0
+    details: dict[str, Any] = {
+        "models": len(done),
+        "registered": len(versions),
+        "champions": sum(v.champion for v in versions),
+        "beats_prior": beats,
+        "holdout_macro_ap_mean": float(table["holdout_macro_ap"].mean()) if len(table) else None,
+        "prior_macro_ap_mean": float(table["prior_macro_ap"].mean()) if len(table) else None,
+        "stage1_holdout_macro_ap_mean": (
+            float(table["stage1_holdout_macro_ap"].mean()) if len(table) else None
+        ),
+        "register_s": round(register_s, 3),
+        "tracking_uri": registry.tracking_uri,
+        "data_fingerprint": fingerprint,
+    }
+    details = {k: _finite(v) for k, v in details.items()}
+    ctx.console.print(
+        f"registered {len(versions)} model version(s); {beats}/{len(done)} beat the class prior"
+    )
+    return StageOutcome(tasks=len(tasks), failed_tasks=len(tasks) - len(done), details=details)

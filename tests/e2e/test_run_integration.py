@@ -1,0 +1,84 @@
+"""`swingml run --profile integration-test` end to end: every stage done, champions registered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from swingml.pipeline import RUN_ORDER
+from swingml.registry.mlflow_registry import CHAMPION, MlflowRegistry, features_hash
+
+MAIN_VARIANTS = 12  # 3 symbols x windows [3, 5] x 2 sides
+
+
+def _swingml(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "swingml.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("integration") / "run"
+    done = _swingml("run", "--profile", "integration-test", "--run-dir", str(folder))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+@pytest.mark.slow
+def test_every_stage_is_done(run_dir: Path) -> None:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for name in RUN_ORDER:
+        assert summary["stages"][name]["status"] == "done", name
+    tune = summary["stages"]["tune"]
+    for number in (1, 2, 3, 4):
+        entry = tune[f"stage{number}"]
+        assert {"budget_s", "spent_s", "carried_over_s", "trials", "best_score"} <= set(entry)
+        assert entry["budget_s"] >= entry["share_s"] > 0
+    assert tune["stage1"]["models"] == MAIN_VARIANTS
+    train = summary["stages"]["train"]
+    assert train["models"] == train["registered"] == train["champions"] == MAIN_VARIANTS
+
+
+@pytest.mark.slow
+def test_tuning_and_training_files(run_dir: Path) -> None:
+    board = pd.read_parquet(run_dir / "tuning" / "stage1" / "leaderboard.parquet")
+    assert len(board) == 96 and board["variant_id"].is_unique
+    assert len(pd.read_parquet(run_dir / "tuning" / "stage1" / "best.parquet")) == MAIN_VARIANTS
+    folds = sorted((run_dir / "tuning" / "folds").glob("*.json"))
+    assert len(folds) == MAIN_VARIANTS
+    report = json.loads(folds[0].read_text())
+    assert {"train", "validation", "purged_rows", "embargoed_rows"} <= set(report["folds"][0])
+    holdout = pd.read_parquet(run_dir / "training" / "holdout.parquet")
+    assert len(holdout) == MAIN_VARIANTS
+    assert holdout["holdout_rows"].gt(0).all()
+    assert (run_dir / "training" / "models").is_dir()
+
+
+@pytest.mark.slow
+def test_champions_are_registered_with_tags(run_dir: Path) -> None:
+    registry = MlflowRegistry.for_run(None, None, "swingml", run_dir)
+    models = registry.models()
+    assert len(models) == MAIN_VARIANTS
+    assert all(m.champion_version == "1" for m in models)
+    name = models[0].name
+    tags = registry.client.get_model_version_by_alias(name, CHAMPION).tags
+    booster = registry.load(name)
+    assert tags["features_sha256"] == features_hash(booster.feature_name())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert tags["data_fingerprint"] == manifest["input_fingerprint"]
+    assert tags["variant_id"].startswith(name.split("-")[0])
+    listed = _swingml(
+        "registry", "list", "--profile", "integration-test", "--run-dir", str(run_dir)
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert name in listed.stdout
