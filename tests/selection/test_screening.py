@@ -53,6 +53,29 @@ def test_rare_codes_are_merged_into_a_neighbour() -> None:
     assert codes[0, 0] == codes[0, 4]
 
 
+def test_a_rare_code_joins_its_smaller_neighbour() -> None:
+    row = np.concatenate([np.zeros(5000), np.ones(3), np.full(100, 2.0), np.full(4897, 3.0)])
+    codes = screening.quantile_codes(row[None, :].astype(np.float32), n_codes=62, sample=10_000)
+    assert np.unique(codes).tolist() == [0.0, 1.0, 2.0]
+    assert codes[0, 5000] == codes[0, 5003] == 1.0  # value 1 merged with value 2, not 0
+
+
+def test_every_code_holds_a_fair_share_on_skewed_data() -> None:
+    rng = np.random.default_rng(11)
+    rows = np.stack(
+        [
+            rng.geometric(0.3, 4000),
+            rng.geometric(0.05, 4000),
+            np.round(rng.standard_cauchy(4000)),
+            rng.poisson(0.2, 4000),
+        ]
+    ).astype(np.float32)
+    codes = screening.quantile_codes(rows, n_codes=62, sample=4000)
+    for row in codes:
+        counts = np.unique(row, return_counts=True)[1]
+        assert counts.min() >= 0.25 * 4000 / 62
+
+
 def test_labels_set_before_construct_are_lost_so_we_construct_first() -> None:
     """LightGBM #5067: the guard is needed, and ``labelled_subset`` holds the variant's labels."""
     values, names = _problem()

@@ -128,11 +128,12 @@ def _edges(
         rare = min(range(len(sizes)), key=sizes.__getitem__)
         if sizes[rare] >= floor:
             break
-        if rare == len(sizes) - 1 or (rare > 0 and sizes[rare - 1] <= sizes[rare + 1]):
-            sizes[rare - 1] += sizes.pop(rare)
+        size = sizes.pop(rare)
+        if rare == len(sizes) or (rare > 0 and sizes[rare - 1] <= sizes[rare]):
+            sizes[rare - 1] += size  # into the previous code
             keep[bounds.pop(rare - 1)] = False
         else:
-            sizes[rare + 1] += sizes.pop(rare)
+            sizes[rare] += size  # into the next code, now at the same index
             keep[bounds.pop(rare)] = False
     return edges[keep]
 

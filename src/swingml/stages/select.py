@@ -1,0 +1,474 @@
+"""Stage ``select``: per-variant shallow LightGBM screening, then the cross-variant aggregate.
+
+Parent side: the prep-kept columns pass the leak guard; each variant's usable events (development,
+known label) are split chronologically (most recent ``max_events``, last ``validation_fraction``
+validates, horizon purge); a symbol's variants share one row set, the union of their events.
+Workers: one task per symbol bins that row set once (quantile codes → LightGBM Dataset, saved with
+``save_binary``); one task per (symbol, window) loads it and screens each variant on ``subset()``s,
+writing ``selection/variants/<slug>.json`` per variant (so a killed run resumes per variant).
+Parent again (SPEC §6): ``selection/rankings.parquet``, ``selection/report.json`` and, last,
+``selection/final_features.json``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from swingml.config import Config, SelectionConfig
+from swingml.errors import BadInputError, StageFailedError
+from swingml.features.matrix import load_matrix, read_metadata
+from swingml.orchestration import check_failures, task_key, worker_threads
+from swingml.orchestration.executor import Task, make_executor
+from swingml.orchestration.failures import report_failures
+from swingml.pipeline import StageContext, StageOutcome
+from swingml.selection import screening
+from swingml.selection.aggregate import (
+    aggregate,
+    family_mix,
+    overlap,
+    ranking_table,
+    source_mix,
+)
+from swingml.splits import development_mask
+from swingml.stages.prep import KEPT, Development, development, features_fingerprint, read_kept
+from swingml.store import (
+    RunStore,
+    atomic_path,
+    combine_fingerprints,
+    file_fingerprint,
+    read_json,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from swingml.targets.grid import Variant, load_variant, variants
+from swingml.targets.guard import guard_inputs
+
+FINAL = ("selection", "final_features.json")
+RANKINGS = ("selection", "rankings.parquet")
+REPORT = ("selection", "report.json")
+SELECT_VERSION = "select-1"
+"""Part of every key here: bump it when screening changes meaning for the same inputs."""
+FINAL_BOUNDS = (300, 500)
+"""SPEC §6 size of the final set; outside it the stage warns and reports, it does not fail."""
+CODE_BLOCK = 512
+"""Features quantised per feature-store read in a binning task."""
+
+
+def _work(store: RunStore, symbol: str) -> Path:
+    return store.path("selection", "work", symbol)
+
+
+@dataclass
+class SymbolPlan:
+    """A symbol's screening inputs: its union rows, event table, and each variant's fate."""
+
+    symbol: str
+    rows: int
+    events_print: str
+    screened: list[Variant] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def run(ctx: StageContext) -> StageOutcome:
+    """Screen every variant, aggregate, write the selection files (reused when unchanged)."""
+    start = time.perf_counter()
+    config, store = ctx.config, ctx.store
+    kept = read_kept(store)
+    metadata = read_metadata(store.features_dir())
+    columns, guard_dropped = guard_inputs(kept, metadata)
+    if not columns:
+        raise BadInputError(
+            str(store.path(*KEPT)), "no kept feature survives the leak guard", "re-run prep"
+        )
+    dev = development(config, store)
+    key = _stage_key(config, store, dev, columns)
+    final_path, report_path = store.path(*FINAL), store.path(*REPORT)
+    if final_path.is_file() and report_path.is_file() and read_json(final_path).get("key") == key:
+        report = read_json(report_path)
+        ctx.console.print(f"select: reused {len(read_json(final_path)['features'])} features")
+        return StageOutcome(0, 0, dict(report["summary"], reused=True))
+
+    plans = [
+        _plan_symbol(
+            store, config, dev, symbol, [v for v in variants(config) if v.symbol == symbol]
+        )
+        for symbol in config.data.symbols
+    ]
+    executor = make_executor(config, store, ctx.console)
+    seed = config.run.seed
+    invocation = time.time_ns()  # task outputs are files the executor cache cannot see
+    feature_print = combine_fingerprints(
+        {"features": features_fingerprint(store), "columns": ",".join(columns)}
+    )
+    bin_tasks: list[Task] = []
+    bin_keys: dict[str, str] = {}
+    bin_stats: dict[str, dict[str, Any]] = {}
+    for plan in plans:
+        if not plan.screened:
+            continue
+        bin_key = task_key(
+            bin_symbol, SELECT_VERSION, feature_print, plan.events_print, config.selection, seed
+        )
+        bin_keys[plan.symbol] = bin_key
+        sidecar = _work(store, plan.symbol) / "binned.json"
+        if (_work(store, plan.symbol) / "binned.bin").is_file() and sidecar.is_file():
+            done = read_json(sidecar)
+            if done.get("key") == bin_key:
+                bin_stats[plan.symbol] = dict(done, reused=True)
+                continue
+        args = (str(store.root), plan.symbol, tuple(columns), config.selection, seed, bin_key)
+        bin_tasks.append(Task(f"{bin_key}-{invocation}", bin_symbol, args, f"bin {plan.symbol}"))
+    bin_results = executor.run("select-bin", bin_tasks) if bin_tasks else []
+    report_failures(ctx.console, "select-bin", bin_results)
+    for task, result in zip(bin_tasks, bin_results, strict=True):
+        if result.ok:
+            bin_stats[task.args[1]] = dict(result.value, reused=False)
+
+    screen_tasks: list[Task] = []
+    expected: dict[str, str] = {}
+    for plan in plans:
+        if plan.symbol not in bin_stats:
+            continue
+        for w in sorted({v.w for v in plan.screened}):
+            ids = tuple(v.id for v in plan.screened if v.w == w)
+            chunk_key = task_key(screen_chunk, SELECT_VERSION, bin_keys[plan.symbol], ids)
+            expected.update(dict.fromkeys(ids, chunk_key))
+            if all(_current(store, variant_id, chunk_key) for variant_id in ids):
+                continue
+            screen_tasks.append(
+                Task(
+                    f"{chunk_key}-{invocation}",
+                    screen_chunk,
+                    (str(store.root), plan.symbol, ids, config.selection, seed, chunk_key),
+                    f"{plan.symbol} w{w} ({len(ids)} variants)",
+                )
+            )
+    screen_results = executor.run("select", screen_tasks) if screen_tasks else []
+    report_failures(ctx.console, "select", screen_results)
+    all_results = [*bin_results, *screen_results]
+    check_failures(all_results, config, "select")
+
+    outcomes = _collect(store, plans, expected)
+    ranked = [o for o in outcomes if o["status"] == "ok"]
+    if not ranked:
+        raise StageFailedError("select: no variant could be screened; see selection/report.json")
+    rankings = pd.concat(
+        [
+            ranking_table(o["variant"], [tuple(x) for x in o["ranking"]], o["total_gain"])
+            for o in ranked
+        ],
+        ignore_index=True,
+    )
+    final = aggregate(rankings, config.selection.final_size)
+    features = final["feature"].tolist()
+    report = _report(
+        config, plans, outcomes, rankings, final, metadata, guard_dropped, bin_stats, columns
+    )
+    report["summary"]["wall_s"] = round(time.perf_counter() - start, 3)
+    write_parquet_atomic(store.path(*RANKINGS), rankings)
+    write_json_atomic(report_path, report)
+    write_json_atomic(final_path, {"key": key, "features": features, "size": len(features)})
+    summary = report["summary"]
+    ctx.console.print(
+        f"select: {summary['screened']} variants screened, {summary['candidates']} candidate "
+        f"features → final {len(features)} (lgb.train {summary['train_s_total']:.1f} s)"
+    )
+    if summary.get("warning"):
+        ctx.console.print(f"[yellow]select: {summary['warning']}[/yellow]")
+    return StageOutcome(
+        len(all_results), sum(not r.ok for r in all_results), dict(summary, reused=False)
+    )
+
+
+def _stage_key(config: Config, store: RunStore, dev: Development, columns: Sequence[str]) -> str:
+    parts = dict(dev.fingerprints)
+    for symbol in config.data.symbols:
+        path = store.targets_path(symbol)
+        if not path.is_file():
+            raise BadInputError(
+                str(path), f"no targets for {symbol}", "run `swingml targets` first"
+            )
+        parts[f"targets/{symbol}"] = file_fingerprint(path)
+    parts.update(
+        version=SELECT_VERSION,
+        features=features_fingerprint(store),
+        kept=file_fingerprint(store.path(*KEPT)),
+        columns=",".join(columns),
+        symbols=",".join(config.data.symbols),
+        config=config.slice_hash("selection", "split", "targets", "grid"),
+        seed=str(config.run.seed),
+    )
+    return combine_fingerprints(parts)
+
+
+def _plan_symbol(
+    store: RunStore, config: Config, dev: Development, symbol: str, chosen: Sequence[Variant]
+) -> SymbolPlan:
+    """Split each variant's usable events; write the symbol's union rows and event table."""
+    bars = dev.bars[symbol]
+    bar_series = pd.Series(bars)
+    cfg = config.selection
+    parts: list[pd.DataFrame] = []
+    skipped: dict[str, str] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    screened: list[Variant] = []
+    for variant in chosen:
+        events = load_variant(store, variant)
+        positions = bars.get_indexer(pd.DatetimeIndex(events["timestamp"]))
+        if (positions < 0).any():
+            raise BadInputError(
+                str(store.targets_path(symbol)),
+                f"{variant.id}: event timestamps that are not candle bars",
+                "re-run `swingml targets` on the current candles",
+            )
+        horizon = variant.horizon(config.targets)
+        usable = development_mask(positions, bar_series, dev.cutoff, horizon)
+        usable &= events["label"].notna().to_numpy()
+        pos = positions[usable].astype(np.int64)
+        labels = events["label"].to_numpy()[usable].astype(np.int64)
+        train, valid = screening.split_events(pos, horizon, cfg.max_events, cfg.validation_fraction)
+        counts[variant.id] = (len(train), len(valid))
+        if len(train) < cfg.min_events or len(valid) == 0:
+            skipped[variant.id] = (
+                f"{len(train)} training / {len(valid)} validation events after the split "
+                f"(selection.min_events={cfg.min_events})"
+            )
+            continue
+        screened.append(variant)
+        for part, picks in (("train", train), ("valid", valid)):
+            parts.append(
+                pd.DataFrame(
+                    {"variant": variant.id, "bar": pos[picks], "label": labels[picks], "part": part}
+                )
+            )
+    work = _work(store, symbol)
+    if not parts:
+        return SymbolPlan(symbol, 0, "", screened, skipped, counts)
+    table = pd.concat(parts, ignore_index=True)
+    union = np.unique(table["bar"].to_numpy())
+    table["row"] = np.searchsorted(union, table["bar"].to_numpy()).astype(np.int32)
+    table["label"] = table["label"].astype(np.int8)
+    rows = pd.DataFrame({"timestamp": bars[union]})
+    write_parquet_atomic(work / "rows.parquet", rows)
+    write_parquet_atomic(work / "events.parquet", table[["variant", "row", "label", "part"]])
+    prints = {
+        "rows": file_fingerprint(work / "rows.parquet"),
+        "events": file_fingerprint(work / "events.parquet"),
+    }
+    return SymbolPlan(symbol, len(union), combine_fingerprints(prints), screened, skipped, counts)
+
+
+# ---- worker tasks ------------------------------------------------------------------------------
+
+
+def bin_symbol(
+    root: str,
+    symbol: str,
+    columns: tuple[str, ...],
+    config: SelectionConfig,
+    seed: int,
+    bin_key: str,
+) -> dict[str, Any]:
+    """Quantise the symbol's features on its union rows and save the binned Dataset once."""
+    start = time.perf_counter()
+    store = RunStore(root)
+    work = _work(store, symbol)
+    stamps = pd.read_parquet(work / "rows.parquet")["timestamp"]
+    codes = np.empty((len(columns), len(stamps)), dtype=np.float32)
+    for first in range(0, len(columns), CODE_BLOCK):
+        chunk = list(columns[first : first + CODE_BLOCK])
+        frame = load_matrix(store.features_dir(), symbol, chunk, stamps)
+        if len(frame) != len(stamps):
+            raise RuntimeError(f"{symbol}: feature store has {len(frame)} of {len(stamps)} rows")
+        values = frame[chunk].to_numpy(dtype=np.float32).T
+        codes[first : first + len(chunk)] = screening.quantile_codes(
+            values, config.max_bin - 1, config.bin_construct_sample_cnt
+        )
+    load_s = time.perf_counter() - start
+    params = screening.dataset_params(config, worker_threads(), seed)
+    dataset = screening.binned_dataset(codes, columns, params)
+    del codes
+    with atomic_path(work / "binned.bin") as tmp:
+        tmp.unlink()  # LightGBM will not save a binary over an existing (empty) file
+        dataset.save_binary(str(tmp))
+    stats = {
+        "key": bin_key,
+        "symbol": symbol,
+        "rows": len(stamps),
+        "features": len(columns),
+        "quantise_s": round(load_s, 3),
+        "wall_s": round(time.perf_counter() - start, 3),
+    }
+    write_json_atomic(work / "binned.json", stats)
+    return stats
+
+
+def screen_chunk(
+    root: str,
+    symbol: str,
+    ids: tuple[str, ...],
+    config: SelectionConfig,
+    seed: int,
+    chunk_key: str,
+) -> list[dict[str, Any]]:
+    """Screen each variant of ``ids`` on the symbol's binned Dataset; one JSON file per variant.
+
+    A variant whose file already carries this chunk's key is read back, not re-trained.
+    """
+    store = RunStore(root)
+    work = _work(store, symbol)
+    threads = worker_threads()
+    parent: lgb.Dataset | None = None
+    names: list[str] = []
+    events = pd.read_parquet(work / "events.parquet", filters=[("variant", "in", list(ids))])
+    params = screening.train_params(config, threads, seed)
+    out: list[dict[str, Any]] = []
+    for variant_id in ids:
+        path = _variant_path(store, variant_id)
+        if path.is_file():
+            cached = read_json(path)
+            if cached.get("key") == chunk_key:
+                out.append(_brief(cached, reused=True))
+                continue
+        if parent is None:
+            parent = lgb.Dataset(
+                str(work / "binned.bin"), params=screening.dataset_params(config, threads, seed)
+            ).construct()
+            names = list(parent.get_feature_name())
+        mine = events[events["variant"] == variant_id]
+        train = mine[mine["part"] == "train"]
+        valid = mine[mine["part"] == "valid"]
+        result = screening.screen_variant(
+            parent,
+            (train["row"].to_numpy(np.int64), train["label"].to_numpy(np.int64)),
+            (valid["row"].to_numpy(np.int64), valid["label"].to_numpy(np.int64)),
+            params,
+            config,
+        )
+        payload = {
+            "key": chunk_key,
+            "variant": variant_id,
+            "status": "ok",
+            "n_train": result.n_train,
+            "n_valid": result.n_valid,
+            "best_iteration": result.best_iteration,
+            "train_s": round(result.train_s, 4),
+            "wall_s": round(result.wall_s, 4),
+            "total_gain": float(result.gains.sum()),
+            "ranking": screening.rank_features(names, result.gains, config.top_k),
+        }
+        write_json_atomic(path, payload)
+        out.append(_brief(payload, reused=False))
+    return out
+
+
+def _current(store: RunStore, variant_id: str, chunk_key: str) -> bool:
+    path = _variant_path(store, variant_id)
+    return path.is_file() and read_json(path).get("key") == chunk_key
+
+
+def _variant_path(store: RunStore, variant_id: str) -> Path:
+    return store.path("selection", "variants", f"{variant_id.replace('/', '__')}.json")
+
+
+def _brief(payload: Mapping[str, Any], reused: bool) -> dict[str, Any]:
+    brief = {k: v for k, v in payload.items() if k != "ranking"}
+    brief["reused"] = reused
+    return brief
+
+
+# ---- parent: collect and report ----------------------------------------------------------------
+
+
+def _collect(
+    store: RunStore, plans: Sequence[SymbolPlan], expected: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """One outcome per variant, in grid order: ok (with its ranking), skipped or failed.
+
+    A variant is ok only if its result file carries the key this run expects for it.
+    """
+    outcomes: list[dict[str, Any]] = []
+    for plan in plans:
+        for variant_id, (n_train, n_valid) in plan.counts.items():
+            base = {"variant": variant_id, "n_train": n_train, "n_valid": n_valid}
+            if variant_id in plan.skipped:
+                outcomes.append(dict(base, status="skipped", reason=plan.skipped[variant_id]))
+                continue
+            path = _variant_path(store, variant_id)
+            payload = read_json(path) if path.is_file() else {}
+            if variant_id in expected and payload.get("key") == expected[variant_id]:
+                outcomes.append(payload)
+            else:
+                outcomes.append(dict(base, status="failed", reason="its task failed (see logs)"))
+    return outcomes
+
+
+def _report(
+    config: Config,
+    plans: Sequence[SymbolPlan],
+    outcomes: Sequence[Mapping[str, Any]],
+    rankings: pd.DataFrame,
+    final: pd.DataFrame,
+    metadata: Mapping[str, Mapping[str, Any]],
+    guard_dropped: Mapping[str, str],
+    bin_stats: Mapping[str, Mapping[str, Any]],
+    columns: Sequence[str],
+) -> dict[str, Any]:
+    """``selection/report.json``: summary, per-variant figures, overlap, mixes, top features."""
+    ok = [o for o in outcomes if o["status"] == "ok"]
+    walls = [float(o["wall_s"]) for o in ok]
+    features = final["feature"].tolist()
+    low, high = FINAL_BOUNDS
+    summary: dict[str, Any] = {
+        "variants": len(outcomes),
+        "screened": len(ok),
+        "no_gain": sum(not o["ranking"] for o in ok),
+        "skipped": sum(o["status"] == "skipped" for o in outcomes),
+        "failed": sum(o["status"] == "failed" for o in outcomes),
+        "columns_in": len(columns) + len(guard_dropped),
+        "guard_dropped": len(guard_dropped),
+        "union_rows": {p.symbol: p.rows for p in plans},
+        "bin_s": {symbol: float(stats["wall_s"]) for symbol, stats in bin_stats.items()},
+        "bin_reused": sorted(symbol for symbol, stats in bin_stats.items() if stats["reused"]),
+        "train_s_total": round(sum(float(o["train_s"]) for o in ok), 3),
+        "variant_wall_s_total": round(sum(walls), 3),
+        "variant_wall_s_median": round(statistics.median(walls), 4) if walls else 0.0,
+        "variant_wall_s_max": round(max(walls, default=0.0), 4),
+        "candidates": int(rankings["feature"].nunique()),
+        "final_size": len(features),
+        "final_in_bounds": low <= len(features) <= high,
+    }
+    if not summary["final_in_bounds"]:
+        summary["warning"] = (
+            f"final set has {len(features)} features, outside SPEC §6's {low}-{high} "
+            f"(selection.final_size={config.selection.final_size}, "
+            f"{summary['candidates']} candidates)"
+        )
+    tagged = rankings.copy()
+    parsed = {v: Variant.from_id(v) for v in tagged["variant"].unique()}
+    tagged["w"] = tagged["variant"].map(lambda v: parsed[v].w)
+    tagged["kind"] = tagged["variant"].map(lambda v: parsed[v].kind)
+    return {
+        "summary": summary,
+        "guard_dropped": dict(guard_dropped),
+        "variants": [{k: v for k, v in o.items() if k not in ("ranking", "key")} for o in outcomes],
+        "overlap": {"window": overlap(tagged, "w"), "kind": overlap(tagged, "kind")},
+        "family_mix": family_mix(features, metadata),
+        "source_mix": source_mix(features, metadata),
+        "top_features": [
+            {"feature": str(name), "variants": int(count), "mean_share": round(float(share), 6)}
+            for name, count, share in zip(
+                final["feature"][:20], final["variants"][:20], final["mean_share"][:20], strict=True
+            )
+        ],
+    }

@@ -1,0 +1,103 @@
+"""The ``prep`` and ``select`` stages on a tiny real run: files, reports, resume, determinism."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+
+from swingml import pipeline
+from swingml.errors import BadInputError
+from swingml.pipeline import StageContext
+from swingml.store import read_json
+
+Make = Callable[..., StageContext]
+
+
+def test_select_writes_rankings_final_list_and_report(make_selected: Make) -> None:
+    ctx = make_selected()
+    store = ctx.store
+    final = read_json(store.path("selection", "final_features.json"))
+    kept = read_json(store.path("prep", "kept_features.json"))["features"]
+    assert 0 < len(final["features"]) <= ctx.config.selection.final_size
+    assert set(final["features"]) <= set(kept)
+    rankings = pd.read_parquet(store.path("selection", "rankings.parquet"))
+    assert list(rankings.columns) == ["variant", "feature", "gain", "share", "rank"]
+    assert rankings.groupby("variant").size().max() <= ctx.config.selection.top_k
+    report = read_json(store.path("selection", "report.json"))
+    summary = report["summary"]
+    assert summary["screened"] + summary["skipped"] + summary["failed"] == summary["variants"]
+    assert summary["screened"] == rankings["variant"].nunique() + summary["no_gain"]
+    assert summary["final_in_bounds"] is False and "300-500" in summary["warning"]
+    screened = [v for v in report["variants"] if v["status"] == "ok"]
+    assert all(v["train_s"] <= v["wall_s"] for v in screened)
+    assert set(report["overlap"]) == {"window", "kind"}
+    stage = store.read_summary()["stages"]["select"]
+    assert stage["status"] == "done" and stage["train_s_total"] == summary["train_s_total"]
+
+
+def test_rankings_are_deterministic_and_resume_per_variant(make_selected: Make) -> None:
+    ctx = make_selected()
+    store = ctx.store
+    first = pd.read_parquet(store.path("selection", "rankings.parquet"))
+    final_first = read_json(store.path("selection", "final_features.json"))
+    variants_dir = store.path("selection", "variants")
+    files = sorted(variants_dir.glob("*.json"))
+    victim = files[len(files) // 2]
+    untouched = files[0] if files[0] != victim else files[-1]
+    stamp = untouched.stat().st_mtime_ns
+    victim.unlink()
+    store.path("selection", "final_features.json").unlink()
+    pipeline.run_stage("select", ctx)
+    assert victim.is_file()
+    assert untouched.stat().st_mtime_ns == stamp  # the other variants were not re-trained
+    pd.testing.assert_frame_equal(
+        first, pd.read_parquet(store.path("selection", "rankings.parquet"))
+    )
+    assert read_json(store.path("selection", "final_features.json")) == final_first
+    summary = store.read_summary()["stages"]["select"]
+    assert summary["reused"] is False
+
+
+def test_a_second_run_reuses_both_stages(make_selected: Make) -> None:
+    ctx = make_selected()
+    kept_file = ctx.store.path("prep", "kept_features.json")
+    final_file = ctx.store.path("selection", "final_features.json")
+    stamps = (kept_file.stat().st_mtime_ns, final_file.stat().st_mtime_ns)
+    prep = pipeline.run_stage("prep", ctx)
+    select = pipeline.run_stage("select", ctx)
+    assert prep.details["reused"] is True and select.details["reused"] is True
+    assert (kept_file.stat().st_mtime_ns, final_file.stat().st_mtime_ns) == stamps
+
+
+def test_prep_report_counts_every_filter(make_run: Make) -> None:
+    ctx = make_run()
+    outcome = pipeline.run_stage("prep", ctx)
+    report = read_json(ctx.store.path("prep", "report.json"))
+    rules = [f["rule"] for f in report["filters"]]
+    assert rules == ["missing", "nan", "quasi_constant", "low_variance", "correlation"]
+    counts = [outcome.details[k] for k in ("features_in", "after_missing", "after_nan")]
+    counts += [outcome.details[k] for k in ("after_quasi_constant", "after_low_variance")]
+    counts.append(outcome.details["features_out"])
+    assert counts == sorted(counts, reverse=True)
+    assert counts[-1] == len(read_json(ctx.store.path("prep", "kept_features.json"))["features"])
+    for item in report["filters"]:
+        assert item["features_out"] == item["features_in"] - item["dropped"]
+        assert len(item["examples"]) == min(item["dropped"], 10)
+
+
+def test_a_config_change_recomputes_prep(make_run: Make) -> None:
+    first = pipeline.run_stage("prep", make_run())
+    stricter = make_run("prep.max_correlation=0.5")
+    second = pipeline.run_stage("prep", stricter)
+    assert second.details["reused"] is False
+    assert second.details["features_out"] < first.details["features_out"]
+    kept = read_json(stricter.store.path("prep", "kept_features.json"))["features"]
+    assert len(kept) == second.details["features_out"]
+
+
+def test_select_without_prep_is_bad_input(make_run: Make) -> None:
+    ctx = make_run()
+    with pytest.raises(BadInputError, match="swingml prep"):
+        pipeline.run_stage("select", ctx)
