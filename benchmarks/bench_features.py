@@ -228,7 +228,11 @@ def real_files(work: Path) -> dict[str, Any] | None:
 
 
 def report(
-    compare: list[dict[str, Any]], seed: dict[str, Any], real: dict[str, Any] | None, reps: int
+    compare: list[dict[str, Any]],
+    seed: dict[str, Any],
+    real: dict[str, Any] | None,
+    reps: int,
+    bars: int,
 ) -> str:
     """The Markdown page."""
     ours, naive = compare
@@ -262,7 +266,7 @@ def report(
         "peak RSS MB (process tree) | peak RSS MB (largest process) | Mcells/s | store GB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    cases = [("seed scale: 3 synthetic coins x 200,000 bars", seed)]
+    cases = [(f"seed scale: 3 synthetic coins x {bars:,} bars", seed)]
     if real is not None:
         cases.append(("real Binance 1h: BTC, ETH, SOL", real))
     for label, r in cases:
@@ -304,7 +308,7 @@ def main() -> None:
         print(json.dumps(real), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = report(compare, seed, real, args.reps)
+    text = report(compare, seed, real, args.reps, args.bars)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)
