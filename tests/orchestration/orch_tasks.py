@@ -49,7 +49,7 @@ def hangs() -> None:
     time.sleep(600)
 
 
-def hogs_memory(step_mb: int = 32) -> None:
+def hogs_memory(step_mb: int = 16) -> None:
     """Touches more and more memory until someone stops it."""
     mark()
     blocks = []

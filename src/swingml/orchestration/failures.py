@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
-from rich.console import Console
-from rich.table import Table
-
 from swingml.errors import StageFailedError
 from swingml.orchestration.executor import TaskResult
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from swingml.config import Config, ExecutorConfig
 
 
@@ -33,6 +32,8 @@ def cause(result: TaskResult) -> str:
 
 def report_failures(console: Console, stage: str, results: Sequence[TaskResult]) -> None:
     """Print a table of the failed tasks (key, label, cause, log path); nothing if none failed."""
+    from rich.table import Table  # parent-only; workers import this package and stay lean
+
     failed = [r for r in results if not r.ok]
     if not failed:
         return

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psutil
-
 if TYPE_CHECKING:
     from swingml.config import ExecutorConfig
 
@@ -92,6 +90,8 @@ def exit_description(returncode: int | None) -> str:
 
 def kill_tree(pid: int) -> None:
     """SIGKILL a worker and every process it started (a task may run subprocesses)."""
+    import psutil
+
     try:
         parent = psutil.Process(pid)
         children = parent.children(recursive=True)
@@ -119,6 +119,8 @@ def peak_rss_mb() -> float:
 
     Linux reports it exactly (``VmHWM``); elsewhere the current RSS stands in for it.
     """
+    import psutil
+
     with contextlib.suppress(OSError, ValueError):
         for line in _STATUS.read_text().splitlines():
             if line.startswith("VmHWM:"):

@@ -34,6 +34,7 @@ from swingml.store import RunStore
 
 WORKER_LOG = "workers.log"
 MAX_BOOT_FAILURES = 3
+BOOT_TIMEOUT_S = 120.0
 STOP_GRACE_S = 2.0
 
 
@@ -50,6 +51,8 @@ class _Worker:
     cpu_last: float = 0.0
     rss_peak_mb: float = 0.0
     tasks_done: int = 0
+    retiring: bool = False
+    spawned: float = field(default_factory=time.monotonic)
     ps: psutil.Process | None = field(default=None, repr=False)
 
     def cpu_seconds(self) -> float:
@@ -76,6 +79,7 @@ class ProcessPool:
         self.workers: list[_Worker] = []
         self.retired: list[subprocess.Popen[bytes]] = []
         self.boot_failures = 0
+        self.demand = 0
         self.last_check = time.monotonic()
 
     # ---- workers -------------------------------------------------------------------------------
@@ -146,16 +150,23 @@ class ProcessPool:
     # ---- Backend -------------------------------------------------------------------------------
 
     def free_slots(self, demand: int) -> int:
-        """Start workers up to ``min(size, busy + demand)``; the number of idle ready ones."""
-        busy = self.running()
-        while len(self.workers) < min(self.size, busy + demand):
+        """Start workers up to ``min(size, busy + demand)``; how many attempts may start now.
+
+        A worker running its last task before recycling does not count towards the pool size
+        (its successor is already booting), but its task counts towards the running limit.
+        """
+        active = [w for w in self.workers if not w.retiring]
+        busy = sum(w.attempt is not None for w in active)
+        for _ in range(min(self.size, busy + demand) - len(active)):
             self._spawn()
-        return sum(w.ready and w.attempt is None for w in self.workers)
+        self.demand = demand
+        idle = sum(w.ready and w.attempt is None for w in self.workers)
+        return max(min(idle, self.size - self.running()), 0)
 
     def submit(self, attempt: Attempt) -> bool:
         """Send ``attempt`` to an idle ready worker."""
         worker = next((w for w in self.workers if w.ready and w.attempt is None), None)
-        if worker is None:
+        if worker is None or self.running() >= self.size:
             return False
         message = (
             "task",
@@ -174,6 +185,12 @@ class ProcessPool:
         worker.started = time.monotonic()
         worker.cpu0 = worker.cpu_seconds()
         worker.rss_peak_mb = 0.0
+        self.demand = max(self.demand - 1, 0)
+        if worker.tasks_done + 1 >= self.recycle_after:
+            # Its last task: boot the successor now, so no slot waits for a fresh interpreter.
+            worker.retiring = True
+            if self.demand > 0:
+                self._spawn()
         return True
 
     def running(self) -> int:
@@ -245,6 +262,10 @@ class ProcessPool:
         """End attempts over the time or memory limit (their workers are killed and replaced)."""
         ended: list[tuple[Attempt, Outcome]] = []
         for worker in list(self.workers):
+            if not worker.ready and now - worker.spawned > BOOT_TIMEOUT_S:
+                self._discard(worker, kill=True)
+                self._boot_failed()
+                continue
             attempt = worker.attempt
             if attempt is None or worker.ps is None:
                 continue

@@ -12,6 +12,7 @@ import pickle
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,8 @@ from swingml.orchestration.tasks import TaskPaths, stage_dir, task_paths
 from swingml.orchestration.tracking import TABLE_NAME, write_tasks_table
 
 TABLE_EVERY_S = 5.0
+# Results are written (with fsync) by a few parent threads, off the dispatch loop's path.
+SAVE_THREADS = 2
 
 ResultCallback = Callable[[TaskResult], None]
 
@@ -116,6 +119,10 @@ class _StageRun:
         self.totals: dict[int, _Totals] = {}
         self.ready: deque[int] = deque()
         self.delayed: list[tuple[float, int, int]] = []
+        self.saver: ThreadPoolExecutor | None = None
+        self.saving: list[tuple[Future[None], int, TaskResult]] = []
+        self.done = 0
+        self.failed = 0
         self.table_dirty = False
 
     def prepare(self) -> None:
@@ -167,9 +174,32 @@ class _StageRun:
 
     def finish(self, index: int, result: TaskResult) -> None:
         self.results[index] = result
+        self.done += 1
+        self.failed += not result.ok
         self.table_dirty = True
         if self.on_result is not None:
             self.on_result(result)
+
+    def save(self, paths: TaskPaths, payload: bytes, index: int, result: TaskResult) -> None:
+        """Write a result in the background; the task is final once it is on disk."""
+        if self.saver is None:
+            self.saver = ThreadPoolExecutor(SAVE_THREADS, thread_name_prefix="swingml-save")
+        self.saving.append((self.saver.submit(save_result, paths, payload), index, result))
+
+    def settle(self, block: bool) -> None:
+        """Finish the tasks whose results are on disk (all of them if ``block``)."""
+        waiting: list[tuple[Future[None], int, TaskResult]] = []
+        for future, index, result in self.saving:
+            if block or future.done():
+                future.result()  # a failed write (disk full) fails the stage
+                self.finish(index, result)
+            else:
+                waiting.append((future, index, result))
+        self.saving = waiting
+
+    def shutdown(self) -> None:
+        if self.saver is not None:
+            self.saver.shutdown(wait=True)
 
     def next_attempt(self) -> Attempt:
         index = self.ready.popleft()
@@ -198,22 +228,19 @@ class _StageRun:
                 error = f"the task's value cannot be unpickled in the parent: {exc}"
                 self.finish(index, self._failed(index, health.ERROR, error))
                 return
-            save_result(attempt.paths, outcome.payload)
             totals = self.totals[index]
-            self.finish(
-                index,
-                TaskResult(
-                    attempt.key,
-                    attempt.label,
-                    True,
-                    value,
-                    wall_s=totals.wall_s,
-                    cpu_s=totals.cpu_s,
-                    peak_rss_mb=totals.peak_rss_mb,
-                    retries=attempt.number - 1,
-                    log_path=str(attempt.paths.log),
-                ),
+            result = TaskResult(
+                attempt.key,
+                attempt.label,
+                True,
+                value,
+                wall_s=totals.wall_s,
+                cpu_s=totals.cpu_s,
+                peak_rss_mb=totals.peak_rss_mb,
+                retries=attempt.number - 1,
+                log_path=str(attempt.paths.log),
             )
+            self.save(attempt.paths, outcome.payload, index, result)
         elif self.limits.may_retry(outcome.exit_status, outcome.retryable, attempt.number):
             ready_at = now + self.limits.backoff_s(attempt.number)
             heapq.heappush(self.delayed, (ready_at, attempt.number, index))
@@ -221,11 +248,7 @@ class _StageRun:
             self.finish(index, self._failed(index, outcome.exit_status, outcome.error))
 
     def pending(self) -> bool:
-        return bool(self.ready or self.delayed)
-
-    def counts(self) -> tuple[int, int]:
-        done = [r for r in self.results if r is not None]
-        return len(done), sum(not r.ok for r in done)
+        return bool(self.ready or self.delayed or self.saving)
 
     def finished(self) -> list[TaskResult]:
         return [r for r in self.results if r is not None]
@@ -281,18 +304,20 @@ def drive(
                         run.attempts[attempt.index] -= 1
                         run.ready.appendleft(attempt.index)
                         break
-                for attempt, outcome in backend.poll(run.wait_s(now)):
-                    run.record(attempt, outcome, time.monotonic())
-                done, failed = run.counts()
-                progress.update(done, backend.running(), failed)
+                if run.ready or run.delayed or backend.running():
+                    for attempt, outcome in backend.poll(run.wait_s(now)):
+                        run.record(attempt, outcome, time.monotonic())
+                idle = not (run.ready or run.delayed or backend.running())
+                run.settle(block=idle)
+                progress.update(run.done, backend.running(), run.failed)
                 if run.table_dirty and time.monotonic() - last_table > TABLE_EVERY_S:
                     write_tasks_table(table, run.finished())
                     run.table_dirty = False
                     last_table = time.monotonic()
-            done, failed = run.counts()
-            progress.update(done, 0, failed, force=True)
+            progress.update(run.done, 0, run.failed, force=True)
     finally:
         backend.close()
+        run.shutdown()
         write_tasks_table(table, run.finished())
     results = run.complete()
     report_failures(console, stage, results)

@@ -7,7 +7,6 @@ highest); a reused task cost nothing in this run and shows zeros.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,6 +85,8 @@ def summarize(results: Sequence[TaskResult]) -> dict[str, Any]:
     (over tasks run in this run), ``cpu_s_total``, ``peak_rss_mb_max`` and ``exit_status`` (a count
     per status).
     """
+    import statistics
+
     ran = [r for r in results if not r.reused]
     return {
         "tasks": len(results),
