@@ -22,7 +22,7 @@ class PrepConfig(Section):
     min_variance: float = Field(default=1e-6, ge=0.0)
     max_correlation: float = Field(default=0.90, gt=0.0, le=1.0)
     sample_rows: int = Field(default=50_000, ge=100)
-    block_columns: int = Field(default=1024, ge=16)
+    block_columns: int = Field(default=512, ge=16)
 
 
 class SelectionConfig(Section):

@@ -127,18 +127,21 @@ def decorrelate(
             for hit in np.flatnonzero(dropped):
                 partner[order[start + hit]] = order[kept_ids[best[hit]]]
                 partner_r[order[start + hit]] = best_r[hit]
-        inner = np.abs(rows @ rows.T)
-        later = np.arange(size)
+        alive = np.flatnonzero(~dropped)  # only these can still be kept or drop each other
+        inner = np.abs(rows[alive] @ rows[alive].T) if len(alive) else np.empty((0, 0))
+        gone = np.zeros(len(alive), dtype=np.bool_)
         local_kept: list[int] = []
-        for i in range(size):
-            if dropped[i]:
+        for a in range(len(alive)):
+            if gone[a]:
                 continue
-            local_kept.append(i)
-            hits = (inner[i] > threshold) & (later > i) & ~dropped
-            for j in np.flatnonzero(hits):
-                partner[order[start + j]] = order[start + i]
-                partner_r[order[start + j]] = inner[i, j]
-            dropped |= hits
+            local_kept.append(int(alive[a]))
+            hits = inner[a] > threshold
+            hits[: a + 1] = False
+            hits &= ~gone
+            for b in np.flatnonzero(hits):
+                partner[order[start + alive[b]]] = order[start + alive[a]]
+                partner_r[order[start + alive[b]]] = inner[a, b]
+            gone |= hits
         if local_kept:
             first = len(kept_ids)
             values[first : first + len(local_kept)] = rows[local_kept]

@@ -99,9 +99,7 @@ def run(ctx: StageContext) -> StageOutcome:
         return StageOutcome(0, 0, dict(report["summary"], reused=True))
 
     plans = [
-        _plan_symbol(
-            store, config, dev, symbol, [v for v in variants(config) if v.symbol == symbol]
-        )
+        plan_symbol(store, config, dev, symbol, [v for v in variants(config) if v.symbol == symbol])
         for symbol in config.data.symbols
     ]
     executor = make_executor(config, store, ctx.console)
@@ -211,7 +209,7 @@ def _stage_key(config: Config, store: RunStore, dev: Development, columns: Seque
     return combine_fingerprints(parts)
 
 
-def _plan_symbol(
+def plan_symbol(
     store: RunStore, config: Config, dev: Development, symbol: str, chosen: Sequence[Variant]
 ) -> SymbolPlan:
     """Split each variant's usable events; write the symbol's union rows and event table."""
