@@ -87,7 +87,7 @@ def merge_new_bars(stored: pd.DataFrame, loaded: LoadedCandles, interval_s: int)
             raise BadInputError(
                 _where(loaded, row, int(new[row])),
                 f"overlaps a stored bar but {column} differs "
-                f"(stored {stored_values[k]!r}, new {incoming[k]!r})",
+                f"(stored {float(stored_values[k])!r}, new {float(incoming[k])!r})",
                 FIX_OVERLAP,
             )
     fresh = frame.loc[new > last, [TIMESTAMP, *columns]].copy()

@@ -131,9 +131,12 @@ def compute_at(
         units: dict[int, list[tuple[str, Column]]] = {}
         for name, col in items:
             units.setdefault(id(col.unit), []).append((name, col))
+        by_history: dict[int, list[tuple[str, Column]]] = {}
         for group in units.values():  # each generator reads only the history its columns need
-            lookback = max(col.lookback for _, col in group)
-            start = max(begin - history_bars(lookback, floor), 0)
+            history = history_bars(max(col.lookback for _, col in group), floor)
+            by_history.setdefault(history, []).extend(group)
+        for history, group in by_history.items():  # one pass per tail length
+            start = max(begin - history, 0)
             tail = frame.iloc[start:stop].reset_index(drop=True)
             read[symbol] = max(read.get(symbol, 0), len(tail))
             if len(tail) == 0:
