@@ -60,3 +60,11 @@ def test_class_prior_baseline_scores_the_positive_rate() -> None:
     assert prior.shape == (120, 3)
     for c, ap in per_class_ap(y, prior).items():
         assert ap == pytest.approx(np.mean(y == c))
+
+
+def test_minority_rows_counts_rows_outside_the_majority_class() -> None:
+    from swingml.training.metrics import minority_rows
+
+    assert minority_rows(np.array([2, 2, 2, 0, 1])) == 2
+    assert minority_rows(np.array([1, 1])) == 0
+    assert minority_rows(np.array([], dtype=int)) == 0

@@ -83,16 +83,16 @@ def test_top_models_takes_the_best_count() -> None:
 def test_rank_shrinks_small_validation_sets() -> None:
     from swingml.tuning.stages import SHRINK_ROWS, rank_score
 
-    big, small = rank_score(np.array([0.20, 0.30]), np.array([300, 8]))
-    assert big > small  # a 0.30 lift on 8 rows is less convincing than 0.20 on 300
+    big, small = rank_score(np.array([0.20, 0.30]), np.array([120, 3]))
+    assert big > small  # a 0.30 lift resting on 3 rows is less convincing than 0.20 on 120
     assert rank_score(np.array([0.4]), np.array([SHRINK_ROWS]))[0] == pytest.approx(0.2)
 
 
 def test_lift_and_size_decide_the_best_variant_when_given() -> None:
     board = _board()
     board["lift"] = 0.1
-    board["valid_rows"] = 100
-    board.loc[0, ["lift", "valid_rows"]] = [0.9, 5]  # lucky on five rows
-    board.loc[1, ["lift", "valid_rows"]] = [0.3, 200]
+    board["valid_minority"] = 40
+    board.loc[0, ["lift", "valid_minority"]] = [0.9, 2]  # lucky on two minority rows
+    board.loc[1, ["lift", "valid_minority"]] = [0.3, 80]
     best = best_per_main(board)
     assert best[best["main_id"] == "BTCUSDT-w3-high"].iloc[0]["order"] == 1

@@ -67,7 +67,7 @@ from swingml.tuning.stages import (
 FINAL_FEATURES = ("selection", "final_features.json")
 LEDGER = ("tuning", "budget.json")
 BEST_PARAMS = ("tuning", "best_params.json")
-TASK_VERSION = "tune-1"
+TASK_VERSION = "tune-2"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""
@@ -378,6 +378,7 @@ def _stage1(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
             "score",
             "lift",
             "valid_classes",
+            "valid_minority",
             "best_iteration",
             "train_rows",
             "valid_rows",
@@ -474,6 +475,7 @@ def _run_studies(
                 "score": study.best_score,
                 "lift": study.lift,
                 "valid_rows": study.valid_rows,
+                "valid_minority": study.valid_minority,
                 "params": json.dumps(study.best_params, sort_keys=True),
                 "fold_scores": json.dumps(list(study.fold_scores)),
                 "trials": study.trials,
@@ -503,6 +505,7 @@ def _run_studies(
             "score",
             "lift",
             "valid_rows",
+            "valid_minority",
             "params",
             "fold_scores",
             "trials",

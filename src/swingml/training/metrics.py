@@ -56,6 +56,14 @@ def macro_ap(y: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean(list(scores.values())))
 
 
+def minority_rows(y: np.ndarray) -> int:
+    """Rows outside the most frequent class: how much evidence an AP estimate rests on."""
+    labels = np.asarray(y, dtype=np.int64)
+    if len(labels) == 0:
+        return 0
+    return int(len(labels) - np.bincount(labels, minlength=NUM_CLASSES).max())
+
+
 def prior_macro_ap(y: np.ndarray) -> float:
     """Macro AP of the class-prior baseline on ``y``: the mean positive rate of the present classes.
 

@@ -10,13 +10,14 @@ import time
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 
+from swingml.training.metrics import minority_rows
 from swingml.training.model import binned_dataset
 from swingml.tuning.cv import Fold, chronological_split, rolling_folds
 from swingml.tuning.objective import TrainSettings, evaluate, make_objective
@@ -92,6 +93,7 @@ class StudyResult:
     spent_s: float
     folds: int
     valid_rows: int = 0
+    valid_minority: int = 0
     lift: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -134,8 +136,9 @@ def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
                 study.stop()
 
         study.optimize(objective, n_trials=remaining, callbacks=[stop_when_spent])
-    valid_rows = sum(len(f.valid) for f in folds)
-    return _result(plan, study, len(folds), valid_rows, time.perf_counter() - start)
+    minority = sum(minority_rows(labels[f.valid]) for f in folds)
+    result = _result(plan, study, len(folds), time.perf_counter() - start)
+    return replace(result, valid_rows=sum(len(f.valid) for f in folds), valid_minority=minority)
 
 
 def _next_fits(study: optuna.Study, start: float, limit_s: float) -> bool:
@@ -153,9 +156,7 @@ def _has_complete(study: optuna.Study) -> bool:
     return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
-def _result(
-    plan: StudyPlan, study: optuna.Study, n_folds: int, valid_rows: int, spent: float
-) -> StudyResult:
+def _result(plan: StudyPlan, study: optuna.Study, n_folds: int, spent: float) -> StudyResult:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
     scored = [t for t in complete if t.value is not None and np.isfinite(t.value)]
@@ -175,7 +176,6 @@ def _result(
         pruned=len(pruned),
         spent_s=spent,
         folds=n_folds,
-        valid_rows=valid_rows,
         lift=float(best.user_attrs.get("lift", float("nan"))),
     )
 
@@ -192,6 +192,7 @@ class ScreenRow:
     score: float
     lift: float
     valid_classes: int
+    valid_minority: int
     best_iteration: int
     train_rows: int
     valid_rows: int
@@ -217,7 +218,8 @@ def screen(
     if not folds or len(folds[0].train) < min_rows:
         first = folds[0] if folds else None
         fold_rows = (len(first.train), len(first.valid), first.purged) if first else (0, 0, 0)
-        return [ScreenRow(v, float("nan"), float("nan"), 0, 0, *fold_rows, 0.0) for v in labels]
+        nan = float("nan")
+        return [ScreenRow(v, nan, nan, 0, 0, 0, *fold_rows, 0.0) for v in labels]
     full = binned_dataset(rows.X, rows.feature_names, settings.threads, settings.max_bin)
     fold = folds[0]
     for variant_id, y in labels.items():
@@ -231,6 +233,7 @@ def screen(
                 scores.mean,
                 scores.lift if classes >= MIN_CLASSES else float("nan"),
                 classes,
+                minority_rows(labels_v[fold.valid]),
                 scores.best_iterations[0],
                 len(fold.train),
                 len(fold.valid),
@@ -258,7 +261,8 @@ def screen_all(
     out: list[ScreenRow] = []
     for i, (rows, labels) in enumerate(event_sets):
         if i > 0 and time.time() >= deadline:
-            out.extend(ScreenRow(v, float("nan"), float("nan"), 0, 0, 0, 0, 0, 0.0) for v in labels)
+            nan = float("nan")
+            out.extend(ScreenRow(v, nan, nan, 0, 0, 0, 0, 0, 0, 0.0) for v in labels)
             continue
         out.extend(screen(rows, labels, params, cv, settings, min_rows))
     return out

@@ -2,7 +2,8 @@
 ranges around an optimum (stage 4), and how a trial draws parameters from one.
 
 ``min_child_fraction`` is a fraction of the training rows; it becomes LightGBM's
-``min_child_samples`` only when the training set is known (:func:`resolve`).
+``min_child_samples`` only when the training set is known (:func:`resolve`), never below
+``min(MIN_CHILD_SAMPLES, rows // 5)``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 ParamValue = int | float
+
+MIN_CHILD_SAMPLES = 20
+"""Floor of ``min_child_samples`` (LightGBM's default): 1 % of a few hundred event rows is a leaf
+of two or three rows, which memorises noise; the floor yields to ``rows // 5`` on tiny sets so
+that a tree can still split."""
 
 
 @dataclass(frozen=True)
@@ -150,5 +156,7 @@ def resolve(params: Mapping[str, ParamValue], train_rows: int) -> dict[str, Para
     """LightGBM parameters for a training set of ``train_rows`` rows."""
     out = {k: v for k, v in params.items() if k != "min_child_fraction"}
     if "min_child_fraction" in params:
-        out["min_child_samples"] = max(2, round(float(params["min_child_fraction"]) * train_rows))
+        floor = max(2, min(MIN_CHILD_SAMPLES, train_rows // 5))
+        scaled = round(float(params["min_child_fraction"]) * train_rows)
+        out["min_child_samples"] = max(floor, scaled)
     return out

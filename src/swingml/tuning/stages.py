@@ -62,28 +62,29 @@ def spec(number: int) -> StageSpec:
     return STAGES[number - 1]
 
 
-SHRINK_ROWS = 30
-"""Validation rows at which a lift counts half: small validation sets are shrunk toward zero."""
+SHRINK_ROWS = 10
+"""Minority validation rows at which a lift counts half: thin evidence is shrunk toward zero."""
 
 
-def rank_score(lift: np.ndarray | pd.Series, valid_rows: np.ndarray | pd.Series) -> np.ndarray:
-    """How models of different sizes compare: ``lift x n / (n + SHRINK_ROWS)``.
+def rank_score(lift: np.ndarray | pd.Series, minority: np.ndarray | pd.Series) -> np.ndarray:
+    """How models of different sizes compare: ``lift x m / (m + SHRINK_ROWS)``.
 
     ``lift`` is validation macro AP minus the class-prior macro AP of the same rows, so classes
-    absent from a validation set do not inflate it; the shrinkage keeps the maximum over many
-    small, noisy validation sets (the winner's curse) from picking a variant by luck.
+    absent from a validation set do not inflate it; ``m`` counts the validation rows outside the
+    majority class (the evidence an AP rests on), and the shrinkage keeps the maximum over many
+    small or lopsided validation sets (the winner's curse) from picking a variant by luck.
     """
-    n = np.asarray(valid_rows, dtype=np.float64)
+    n = np.asarray(minority, dtype=np.float64)
     return np.asarray(lift, dtype=np.float64) * n / (n + SHRINK_ROWS)
 
 
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
-    """Best first by :func:`rank_score` (when ``lift`` and ``valid_rows`` are given) or ``score``.
+    """Best first by :func:`rank_score` (given ``lift`` and ``valid_minority``), else ``score``.
 
     Unscored rows come last; ties are broken by the grid order so the choice is deterministic.
     """
-    if {"lift", "valid_rows"} <= set(frame.columns):
-        key = rank_score(frame["lift"], frame["valid_rows"])
+    if {"lift", "valid_minority"} <= set(frame.columns):
+        key = rank_score(frame["lift"], frame["valid_minority"])
     else:
         key = frame["score"].to_numpy(dtype=np.float64)
     ranked = frame.assign(_score=np.nan_to_num(key, nan=-np.inf))
