@@ -168,6 +168,35 @@ def registration_side_by_side(run_dir: Path, models: int) -> dict[str, Any]:
     }
 
 
+def holdout_table(run_dir: Path) -> str:
+    """Per model: champion vs class prior vs stage-1 model on the hold-out (Markdown)."""
+    table = pd.read_parquet(run_dir / "training" / "holdout.parquet").sort_values("main_id")
+    lines = [
+        "| model | variant | train rows | hold-out rows | classes | champion AP | prior AP "
+        "| stage-1 AP | champion - prior |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in table.to_dict("records"):
+        lines.append(
+            f"| {row['main_id']} (v{row['version']}) | `{row['variant_id']}` | {row['train_rows']} "
+            f"| {row['holdout_rows']} | {row['holdout_classes']} "
+            f"| {row['holdout_macro_ap']:.3f} | {row['prior_macro_ap']:.3f} "
+            f"| {row['stage1_holdout_macro_ap']:.3f} "
+            f"| {row['holdout_macro_ap'] - row['prior_macro_ap']:+.3f} |"
+        )
+    beats = int((table["holdout_macro_ap"] > table["prior_macro_ap"]).sum())
+    stage1 = int((table["stage1_holdout_macro_ap"] > table["prior_macro_ap"]).sum())
+    lines += [
+        "",
+        f"Champions beating the class prior: **{beats}/{len(table)}** (stage-1 models: "
+        f"{stage1}/{len(table)}). Mean hold-out macro AP: champions "
+        f"{table['holdout_macro_ap'].mean():.3f}, "
+        f"class prior {table['prior_macro_ap'].mean():.3f}, "
+        f"stage-1 models {table['stage1_holdout_macro_ap'].mean():.3f}.",
+    ]
+    return "\n".join(lines)
+
+
 def report(
     wall: float | None, summary: dict[str, Any], trial: dict[str, Any], reg: dict[str, Any]
 ) -> str:
@@ -251,7 +280,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", type=int, default=5)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--holdout-only", action="store_true", help="print the hold-out table of --run-dir"
+    )
     args = parser.parse_args()
+    if args.holdout_only:
+        print(holdout_table(args.run_dir))
+        return
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="bench-run-")) / "run"
     wall: float | None = None
     if args.skip_run:
@@ -264,6 +299,7 @@ def main() -> None:
     reg = registration_side_by_side(run_dir, args.models)
     print(f"registration: {reg}", flush=True)
     text = report(wall, summary, trial, reg)
+    text += "\n## Hold-out, per model\n\n" + holdout_table(run_dir) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(text)
