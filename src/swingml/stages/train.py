@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -27,31 +26,13 @@ from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
 from swingml.stages.tune import BEST_PARAMS, TASK_VERSION, Inputs, load_events, load_inputs
 from swingml.store import RunStore, read_json, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
-from swingml.training.metrics import NUM_CLASSES, class_prior_proba, macro_ap, per_class_ap
-from swingml.training.model import binned_dataset, fit, predict
-from swingml.tuning.cv import chronological_split
+from swingml.training.production import TrainPlan, train_and_score
 from swingml.tuning.space import ParamValue
 from swingml.tuning.stages import spec
 
 EXAMPLE_ROWS = 3
 BULKY = ("model", "example")
 """Task result keys that go to the model file and the registry, not to the hold-out table."""
-
-
-@dataclass(frozen=True)
-class TrainPlan:
-    """How a production model trains, and how its stage-1 counterpart was trained."""
-
-    num_rounds: int
-    early_stopping: int
-    validation_fraction: float
-    seed: int
-    threads: int
-    max_bin: int
-    stage1_num_rounds: int
-    stage1_early_stopping: int
-    stage1_validation_fraction: float
-    stage1_max_train: int
 
 
 def _plan(config: Config) -> TrainPlan:
@@ -69,14 +50,6 @@ def _plan(config: Config) -> TrainPlan:
     )
 
 
-def _holdout_scores(y: np.ndarray, proba: np.ndarray, prefix: str) -> dict[str, float]:
-    scores: dict[str, float] = {f"{prefix}_macro_ap": macro_ap(y, proba)}
-    per_class = per_class_ap(y, proba)
-    for c in range(NUM_CLASSES):
-        scores[f"{prefix}_ap_class{c}"] = per_class.get(c, float("nan"))
-    return scores
-
-
 def train_task(
     root: str,
     main_id: str,
@@ -87,58 +60,27 @@ def train_task(
     params: dict[str, ParamValue],
     plan: TrainPlan,
 ) -> dict[str, Any]:
-    """Train one production model and its stage-1 counterpart; score both on the hold-out."""
+    """Load one variant's rows, train and score its production model (in a worker)."""
     start = time.perf_counter()
     events = load_events(root, Variant.from_id(variant_id), features, cutoff, horizon)
     dev = events.rows(events.dev)
-    split = chronological_split(dev.bars, horizon, plan.validation_fraction)
-    if split is None:
-        raise ValueError(f"{variant_id}: too few development rows ({len(dev.y)}) to train")
-    full = binned_dataset(dev.X, features, plan.threads, plan.max_bin)
-    model = fit(
-        full,
-        dev.y,
-        split.train,
-        split.valid,
-        params,
-        num_rounds=plan.num_rounds,
-        early_stopping=plan.early_stopping,
-        seed=plan.seed,
-        threads=plan.threads,
-    )
     X_hold, y_hold = events.X[events.holdout], events.y[events.holdout]
-    proba = predict(model.booster, X_hold, model.best_iteration)
-    prior = class_prior_proba(dev.y[split.train], len(y_hold))
-    scores = _holdout_scores(y_hold, proba, "holdout")
-    scores.update(_holdout_scores(y_hold, prior, "prior"))
-    stage1 = chronological_split(dev.bars, horizon, plan.stage1_validation_fraction)
-    stage1_score = float("nan")
-    if stage1 is not None:
-        baseline = fit(
-            full,
-            dev.y,
-            stage1.train[-plan.stage1_max_train :],
-            stage1.valid,
-            {},
-            num_rounds=plan.stage1_num_rounds,
-            early_stopping=plan.stage1_early_stopping,
-            seed=plan.seed,
-            threads=plan.threads,
-        )
-        stage1_score = macro_ap(y_hold, predict(baseline.booster, X_hold, baseline.best_iteration))
-    example = events.X[events.holdout][:EXAMPLE_ROWS] if len(y_hold) else dev.X[:EXAMPLE_ROWS]
+    try:
+        result = train_and_score(dev, X_hold, y_hold, params, plan)
+    except ValueError as exc:
+        raise ValueError(f"{variant_id}: {exc}") from None
+    example = X_hold[:EXAMPLE_ROWS] if len(y_hold) else dev.X[:EXAMPLE_ROWS]
     return {
         "main_id": main_id,
         "variant_id": variant_id,
-        "model": model.booster.model_to_string(num_iteration=model.best_iteration),
-        "best_iteration": model.best_iteration,
-        "train_rows": len(split.train),
-        "valid_rows": len(split.valid),
-        "purged_rows": split.purged,
-        "holdout_rows": len(y_hold),
-        "holdout_classes": len(np.unique(y_hold)),
-        **scores,
-        "stage1_holdout_macro_ap": stage1_score,
+        "model": result.booster.model_to_string(num_iteration=result.best_iteration),
+        "best_iteration": result.best_iteration,
+        "train_rows": result.train_rows,
+        "valid_rows": result.valid_rows,
+        "purged_rows": result.purged_rows,
+        "holdout_rows": result.holdout_rows,
+        "holdout_classes": result.holdout_classes,
+        **result.scores,
         "params": json.dumps(params, sort_keys=True),
         "example": example,
         "wall_s": time.perf_counter() - start,
