@@ -88,7 +88,8 @@ def test_champion_moves_only_per_the_rule(registry: MlflowRegistry) -> None:
     [v_worse] = registry.register([_card(worse, X, 0.65, "fp-b")])
     assert not v_worse.champion
     assert registry.client.get_model_version_by_alias(name, CHAMPION).version == champion
-    [v_equal] = registry.register([_card(worse, X, 0.70, "fp-b")])
+    equal, _ = _booster(3)
+    [v_equal] = registry.register([_card(equal, X, 0.70, "fp-b")])
     assert v_equal.champion
     [v_new_data] = registry.register([_card(worse, X, 0.10, "fp-c")])
     assert v_new_data.champion
@@ -104,3 +105,14 @@ def test_champion_rule_is_a_pure_function() -> None:
     assert should_become_champion(0.5, "x", current)
     assert not should_become_champion(0.49, "x", current)
     assert should_become_champion(0.1, "y", current)
+
+
+def test_registering_the_same_model_on_the_same_data_again_adds_no_version(
+    registry: MlflowRegistry,
+) -> None:
+    booster, X = _booster(7)
+    card = _card(booster, X, 0.99, "fp-d")
+    [first] = registry.register([card])
+    [again] = registry.register([card])
+    assert again == first
+    assert again.champion

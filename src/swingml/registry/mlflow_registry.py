@@ -1,10 +1,10 @@
 """The MLflow model registry, and the only module that imports mlflow (SPEC §8).
 
 One registered model per main variant, named ``<symbol>-w<w>-<side>``; each production training adds
-a version carrying the variant, parameters, feature list, data fingerprint, code version and
-hold-out metrics as tags, a signature and an input example. The alias ``champion`` follows
-:func:`should_become_champion`. Only the parent process talks to the store (workers never write to
-SQLite), in one batch per training.
+a version (unless that exact model is already registered on the same data) carrying the variant,
+parameters, feature list, data fingerprint, code version and hold-out metrics as tags, a signature
+and an input example. The alias ``champion`` follows :func:`should_become_champion`. Only the parent
+process talks to the store (workers never write to SQLite), in one batch per training.
 """
 
 from __future__ import annotations
@@ -176,6 +176,10 @@ class MlflowRegistry:
     def _register_one(
         self, card: ModelCard, requirements: list[str], version: str
     ) -> RegisteredVersion:
+        model_hash = hashlib.sha256(card.booster.model_to_string().encode()).hexdigest()[:16]
+        same = self._find_version(card.name, model_hash, card.data_fingerprint)
+        if same is not None:
+            return same
         example = card.input_example
         proba = card.booster.predict(example.to_numpy(dtype=np.float32))
         signature = infer_signature(example, np.asarray(proba))
@@ -186,6 +190,7 @@ class MlflowRegistry:
             "features_sha256": features_hash(card.features),
             "feature_count": str(len(card.features)),
             "data_fingerprint": card.data_fingerprint,
+            "model_sha256": model_hash,
             "code_version": version,
             **{k: repr(v) for k, v in metrics.items()},
         }
@@ -215,6 +220,24 @@ class MlflowRegistry:
         if champion:
             self.client.set_registered_model_alias(card.name, CHAMPION, mv.version)
         return RegisteredVersion(card.name, str(mv.version), champion)
+
+    def _find_version(
+        self, name: str, model_hash: str, fingerprint: str
+    ) -> RegisteredVersion | None:
+        """The version holding this exact model on this data already (re-runs register nothing)."""
+        try:
+            versions = self.client.search_model_versions(f"name='{name}'")
+        except MlflowException:
+            return None
+        for mv in versions:
+            tags = dict(mv.tags)
+            if (
+                tags.get("model_sha256") == model_hash
+                and tags.get("data_fingerprint") == fingerprint
+            ):
+                current = dict(self.client.get_registered_model(name).aliases).get(CHAMPION)
+                return RegisteredVersion(name, str(mv.version), str(current) == str(mv.version))
+        return None
 
     def _ensure_model(self, name: str) -> None:
         try:
