@@ -30,16 +30,19 @@ def _labels(values: np.ndarray, rows: np.ndarray, feature: int, seed: int) -> np
     return y.astype(np.int64)
 
 
-def test_codes_are_monotone_bounded_and_keep_nan() -> None:
+def test_codes_are_monotone_bounded_and_nan_is_lowest() -> None:
     values, _ = _problem()
+    values[5, :3] = [np.inf, -np.inf, np.nan]
     codes = screening.quantile_codes(values, n_codes=62, sample=2000)
+    assert (codes[4, np.isnan(values[4])] == -1).all()  # 10 % NaN: a code of its own
+    assert codes[5, 2] == 0  # one NaN in 3000 rows: too rare, joins the lowest code
     for i in range(len(values)):
-        finite = np.isfinite(values[i])
-        assert np.isnan(codes[i, ~finite]).all()
-        order = np.argsort(values[i, finite], kind="stable")
-        assert (np.diff(codes[i, finite][order]) >= 0).all()
-        assert np.nanmax(codes[i]) <= 61
-    assert set(np.unique(codes[3][np.isfinite(codes[3])])) == set(
+        known = ~np.isnan(values[i])
+        order = np.argsort(values[i, known], kind="stable")
+        assert (np.diff(codes[i, known][order]) >= 0).all()
+        assert codes[i, known].min() >= 0 and codes[i].max() <= 61
+    assert codes[5, 0] == codes[5].max() and codes[5, 1] == 0
+    assert set(np.unique(codes[3][codes[3] >= 0])) == set(
         range(len(np.unique(values[3])))
     )  # few distinct values: lossless
 

@@ -3,11 +3,12 @@
 Binning is the expensive part of building a LightGBM Dataset, and every variant of a symbol reads
 the same feature rows, so it is done once per symbol:
 
-1. ``quantile_codes`` turns each feature into at most ``max_bin - 1`` quantile codes (float32,
-   NaN kept), every code holding a fair share of rows, so LightGBM bins them losslessly
+1. ``quantile_codes`` turns each feature into at most ``max_bin - 1`` quantile codes (float32),
+   every code holding a fair share of rows, NaN as code -1, so LightGBM bins them losslessly
    (``min_data_in_bin = 1``): whatever rows a Dataset is later built from, the same rows fall in
-   the same bins. That makes the shared Dataset give exactly the models (and gains) a fresh
-   Dataset per variant would.
+   the same bins. That makes the shared Dataset give the models (and gains) a fresh Dataset per
+   variant would. (NaN left as NaN breaks that: LightGBM's missing-value pass resolves ties
+   between empty bins differently in the two, and early stopping can then differ.)
 2. ``binned_dataset`` builds the symbol's Dataset over the union of its variants' event rows.
 3. ``screen_variant`` takes a variant's train and validation rows with ``subset()``, calls
    ``construct()`` on each BEFORE ``set_label()`` (a subset constructed later copies its
@@ -84,28 +85,33 @@ def train_params(config: SelectionConfig, threads: int, seed: int) -> dict[str, 
 def quantile_codes(
     values: npt.NDArray[np.floating], n_codes: int, sample: int
 ) -> npt.NDArray[np.float32]:
-    """Quantile codes of each row of ``values`` (features x rows): float32 0..k, NaN for non-finite.
+    """Quantile codes of each row of ``values`` (features x rows): float32 0..k, -1 for NaN.
 
-    Edges are quantiles of an evenly spaced sample of at most ``sample`` finite values; a feature
+    NaN sorts below every value (a tree isolates it with a split at -1; too rare, it joins code
+    0); -inf and +inf take the
+    lowest and highest code. Edges are quantiles of an evenly spaced sample of at most ``sample``
+    finite values; a feature
     with at most ``n_codes`` distinct values keeps them all (lossless). A code holding fewer than
     a quarter of a fair share of the sample is merged into its neighbour, so a LightGBM binning
     sample of reasonable size sees every code.
     """
     if not 2 <= n_codes <= 254:
         raise ValueError(f"n_codes must be in [2, 254], got {n_codes}")
-    out = np.full(values.shape, np.nan, dtype=np.float32)
+    out = np.full(values.shape, -1.0, dtype=np.float32)
     n = values.shape[1]
     picks = np.unique(np.linspace(0, max(n - 1, 0), min(sample, n)).round().astype(np.int64))
     probs = np.linspace(0.0, 1.0, n_codes + 1)[1:-1]
     for i in range(values.shape[0]):
         row = values[i]
-        finite = np.isfinite(row)
+        known = ~np.isnan(row)
         drawn = row[picks]
         drawn = np.sort(drawn[np.isfinite(drawn)])
         if len(drawn) == 0:
             continue
         edges = _edges(drawn, probs, n_codes)
-        out[i, finite] = np.searchsorted(edges, row[finite], side="right")
+        out[i, known] = np.searchsorted(edges, row[known], side="right")
+        if np.count_nonzero(~known) < _MIN_SHARE * n / n_codes:
+            out[i, ~known] = 0.0  # too rare for a code of its own: joins the lowest one
     return out
 
 
