@@ -55,7 +55,7 @@ from swingml.targets.guard import guard_inputs
 FINAL = ("selection", "final_features.json")
 RANKINGS = ("selection", "rankings.parquet")
 REPORT = ("selection", "report.json")
-SELECT_VERSION = "select-1"
+SELECT_VERSION = "select-2"
 """Part of every key here: bump it when screening changes meaning for the same inputs."""
 FINAL_BOUNDS = (300, 500)
 """SPEC §6 size of the final set; outside it the stage warns and reports, it does not fail."""
