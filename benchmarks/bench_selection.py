@@ -82,6 +82,7 @@ def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
         "prepare_s": prepare_s,
         "skipped": len(plan.skipped),
         "union_rows": len(stamps),
+        "train_sizes": [len(train[0]) for train, _ in rows.values()],
     }
 
 
@@ -125,7 +126,9 @@ def naive(state: dict[str, Any]) -> dict[str, Any]:
         train = lgb.Dataset(
             codes[:, tr_rows].T, label=tr_y, feature_name=state["columns"], params=params
         ).construct()
-        valid = lgb.Dataset(codes[:, va_rows].T, label=va_y, reference=train).construct()
+        valid = lgb.Dataset(
+            codes[:, va_rows].T, label=va_y, reference=train, params=params
+        ).construct()
         bins.append(time.perf_counter() - began)
         fit = time.perf_counter()
         booster = lgb.train(
@@ -197,6 +200,8 @@ def render(state: dict[str, Any], figures: dict[str, dict[str, Any]], symbol: st
         )
     cfg = state["config"].selection
     windows = sorted({v.split("/")[1] for v in state["rows"]})
+    share = figures["naive"]["bin_s"] / figures["naive"]["wall_s"]
+    bound = 1.0 / (1.0 - share)
     return "\n".join(
         [
             "## Selection (`benchmarks/bench_selection.py`)",
@@ -218,6 +223,12 @@ def render(state: dict[str, Any], figures: dict[str, dict[str, Any]], symbol: st
             "",
             f"Top-{cfg.top_k} lists identical (names, order and gains) between naive and ours: "
             f"**{same} / {n}** variants (names and order only: {names_same} / {n}).",
+            "",
+            f"Where the time goes: binning is {share:.0%} of the naive loop "
+            f"(median {figures['naive']['bin_median_s']:.2f} s per variant, "
+            f"{statistics.median(state['train_sizes']):,.0f} training events median), so removing "
+            f"it can speed the loop up by at most {bound:.2f}x here; the rest is `lgb.train`, "
+            "identical on both sides.",
             "",
         ]
     )
