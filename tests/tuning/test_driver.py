@@ -106,3 +106,15 @@ def test_screen_all_always_screens_the_first_set(
     out = screen_all(sets, {}, CvPlan("holdout", 5, 0.2, 10_000), SETTINGS, 20, deadline=0.0)
     assert np.isfinite(out[0].score)
     assert np.isnan(out[1].score) and out[1].wall_s == 0.0
+
+
+def test_screen_all_goes_on_until_a_variant_is_scored(
+    rows_factory: Callable[..., VariantRows],
+) -> None:
+    tiny, rows = rows_factory(n=20, seed=5), rows_factory(n=200, seed=6)
+    sets = [(tiny, {"tiny": tiny.y}), (rows, {"big": rows.y}), (rows, {"late": rows.y})]
+    plan = CvPlan("holdout", 5, 0.2, 10_000)
+    out = {r.variant_id: r for r in screen_all(sets, {}, plan, SETTINGS, 20, deadline=0.0)}
+    assert np.isnan(out["tiny"].score) and out["tiny"].valid_minority > 0
+    assert np.isfinite(out["big"].lift)
+    assert out["late"].wall_s == 0.0

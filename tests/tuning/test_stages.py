@@ -96,3 +96,12 @@ def test_lift_and_size_decide_the_best_variant_when_given() -> None:
     board.loc[1, ["lift", "valid_minority"]] = [0.3, 80]
     best = best_per_main(board)
     assert best[best["main_id"] == "BTCUSDT-w3-high"].iloc[0]["order"] == 1
+
+
+def test_unscored_variants_fall_back_to_the_most_balanced_one() -> None:
+    board = _board()
+    board["lift"] = np.nan
+    board["valid_minority"] = 0
+    board.loc[1, "valid_minority"] = 6
+    best = best_per_main(board)
+    assert best[best["main_id"] == "BTCUSDT-w3-high"].iloc[0]["order"] == 1

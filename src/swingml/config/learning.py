@@ -56,7 +56,7 @@ class TuningConfig(Section):
     num_rounds: int = Field(default=300, ge=10)
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     max_train_rows: int = Field(default=30_000, ge=100)
-    min_train_rows: int = Field(default=30, ge=2)
+    min_train_rows: int = Field(default=20, ge=2)
     max_bin: int = Field(default=63, ge=2)
     storage: str | None = None
 

@@ -67,7 +67,7 @@ from swingml.tuning.stages import (
 FINAL_FEATURES = ("selection", "final_features.json")
 LEDGER = ("tuning", "budget.json")
 BEST_PARAMS = ("tuning", "best_params.json")
-TASK_VERSION = "tune-2"
+TASK_VERSION = "tune-3"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""
@@ -124,9 +124,9 @@ def load_inputs(config: Config, store: RunStore) -> Inputs:
         stamps.append(pd.read_parquet(candles, columns=["timestamp"])["timestamp"])
         parts[f"candles/{symbol}"] = file_fingerprint(candles)
         parts[f"targets/{symbol}"] = file_fingerprint(targets)
-    for path in sorted(store.features_dir().glob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            parts[f"features/{path.name}"] = file_fingerprint(path)
+    # Feature values are a function of the candles (fingerprinted above) and of the feature
+    # definitions, which the metadata lists; hashing it is enough and costs nothing.
+    parts["features/metadata.json"] = file_fingerprint(store.features_dir() / "metadata.json")
     first, last = span_of(stamps)
     cutoff = holdout_cutoff(first, last, config.split.holdout_fraction)
     return Inputs(
@@ -316,6 +316,8 @@ def _grid_frame(config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SLACK = 0.85
+"""Share of a stage-1 slot's time the task slices add up to; the rest absorbs loading overhead."""
 PER_VARIANT_COST = 50.0
 """Fixed cost of screening one variant, in events' worth of work (loading, binning, a model)."""
 
@@ -350,9 +352,12 @@ def _stage1(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
     cv, settings = _cv(config, stage), _settings(config, stage)
     groups = main_variants(config)
     weights = _screen_weights(config, store, groups)
-    capacity = usable * min(_workers(config), len(groups)) / max(sum(weights.values()), 1.0)
+    slots = min(_workers(config), len(groups))
+    capacity = SLACK * usable * slots / max(sum(weights.values()), 1.0)
     tasks: list[Task] = []
-    for main_id, group in groups.items():
+    # the largest first (longest-processing-time order packs the workers best)
+    for main_id in sorted(groups, key=lambda m: -weights[m]):
+        group = groups[main_id]
         ids = [v.id for v in group]
         horizon = group[0].horizon(config.targets)
         args = (

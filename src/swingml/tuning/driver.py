@@ -219,7 +219,20 @@ def screen(
         first = folds[0] if folds else None
         fold_rows = (len(first.train), len(first.valid), first.purged) if first else (0, 0, 0)
         nan = float("nan")
-        return [ScreenRow(v, nan, nan, 0, 0, 0, *fold_rows, 0.0) for v in labels]
+        valid = first.valid if first else np.zeros(0, dtype=np.int64)
+        return [
+            ScreenRow(
+                v,
+                nan,
+                nan,
+                len(np.unique(np.asarray(y)[valid])),
+                minority_rows(np.asarray(y)[valid]),
+                0,
+                *fold_rows,
+                0.0,
+            )
+            for v, y in labels.items()
+        ]
     full = binned_dataset(rows.X, rows.feature_names, settings.threads, settings.max_bin)
     fold = folds[0]
     for variant_id, y in labels.items():
@@ -254,13 +267,15 @@ def screen_all(
 ) -> list[ScreenRow]:
     """Screen several event sets in order until ``time.time()`` passes ``deadline``.
 
-    The first set is always screened so that every main variant gets a stage-1 model; variants
-    not reached in time are reported with a NaN score and zero wall time. Put the most
-    informative sets (the most events) first.
+    Sets are screened until at least one variant has a score, whatever the time, so that every
+    main variant gets a ranked stage-1 model when it has one to give; variants not reached in time
+    are reported with a NaN score and zero wall time. Put the most informative sets (the most
+    events) first.
     """
     out: list[ScreenRow] = []
-    for i, (rows, labels) in enumerate(event_sets):
-        if i > 0 and time.time() >= deadline:
+    for rows, labels in event_sets:
+        scored = any(np.isfinite(r.lift) for r in out)
+        if scored and time.time() >= deadline:
             nan = float("nan")
             out.extend(ScreenRow(v, nan, nan, 0, 0, 0, 0, 0, 0, 0.0) for v in labels)
             continue

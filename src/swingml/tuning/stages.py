@@ -81,16 +81,19 @@ def rank_score(lift: np.ndarray | pd.Series, minority: np.ndarray | pd.Series) -
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
     """Best first by :func:`rank_score` (given ``lift`` and ``valid_minority``), else ``score``.
 
-    Unscored rows come last; ties are broken by the grid order so the choice is deterministic.
+    Unscored rows come last, the one with the most minority validation rows (the most balanced
+    evidence) first among them; remaining ties go by grid order, so the choice is deterministic.
     """
     if {"lift", "valid_minority"} <= set(frame.columns):
         key = rank_score(frame["lift"], frame["valid_minority"])
+        evidence = frame["valid_minority"].to_numpy(dtype=np.float64)
     else:
         key = frame["score"].to_numpy(dtype=np.float64)
-    ranked = frame.assign(_score=np.nan_to_num(key, nan=-np.inf))
-    return ranked.sort_values(["_score", "order"], ascending=[False, True], kind="mergesort").drop(
-        columns="_score"
-    )
+        evidence = np.zeros(len(frame))
+    ranked = frame.assign(_score=np.nan_to_num(key, nan=-np.inf), _evidence=evidence)
+    columns = ["_score", "_evidence", "order"]
+    ranked = ranked.sort_values(columns, ascending=[False, False, True], kind="mergesort")
+    return ranked.drop(columns=["_score", "_evidence"])
 
 
 def best_per_main(leaderboard: pd.DataFrame) -> pd.DataFrame:
