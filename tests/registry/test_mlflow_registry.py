@@ -40,7 +40,7 @@ def _card(booster: lgb.Booster, X: np.ndarray, score: float, fingerprint: str) -
         data_fingerprint=fingerprint,
         metrics={
             "holdout_macro_ap": score,
-            "holdout_prior_ap": 0.33,
+            "prior_macro_ap": 0.33,
             "stage1_holdout_macro_ap": 0.4,
         },
         input_example=pd.DataFrame(X[:3], columns=FEATURES),
@@ -97,6 +97,7 @@ def test_champion_moves_only_per_the_rule(registry: MlflowRegistry) -> None:
     assert summary.champion_version == v_new_data.version
     assert summary.versions >= 4
     assert summary.metrics["holdout_macro_ap"] == pytest.approx(0.10)
+    assert summary.metrics["prior_macro_ap"] == pytest.approx(0.33)
 
 
 def test_champion_rule_is_a_pure_function() -> None:

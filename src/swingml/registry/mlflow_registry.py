@@ -37,6 +37,8 @@ import swingml
 CHAMPION = "champion"
 PRIMARY_METRIC = "holdout_macro_ap"
 TAG_LIMIT = 5000
+METRIC_PREFIXES = ("holdout", "prior", "stage1")
+"""Version tags that hold hold-out metrics (shown by ``swingml registry list``)."""
 
 
 @dataclass(frozen=True)
@@ -281,9 +283,7 @@ class MlflowRegistry:
                 versions = self.client.search_model_versions(f"name='{rm.name}'")
                 champion = dict(rm.aliases).get(CHAMPION)
                 tags = self.champion_tags(rm.name) or {}
-                metrics = {
-                    k: float(v) for k, v in tags.items() if k.startswith(("holdout", "stage1"))
-                }
+                metrics = {k: float(v) for k, v in tags.items() if k.startswith(METRIC_PREFIXES)}
                 summaries.append(
                     ModelSummary(
                         rm.name,
