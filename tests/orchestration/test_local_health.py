@@ -22,6 +22,7 @@ def test_raise_hang_memory_and_crashes_are_contained(make_local: Any, console: C
         Task(task_key(orch_tasks.square, i), orch_tasks.square, (i, 0.05), f"good-{i}")
         for i in range(8)
     ]
+    already_running = set(psutil.Process().children(recursive=True))  # e.g. other tests' helpers
     bad = [
         Task("raiser", orch_tasks.raises, ("boom",), "raises"),
         Task("hanger", orch_tasks.hangs, (), "hangs"),
@@ -68,8 +69,8 @@ def test_raise_hang_memory_and_crashes_are_contained(make_local: Any, console: C
     for key in ("segv", "sigkill", "exit3"):
         assert orch_tasks.executions(_artifacts(by_key[key])) == 2
 
-    # No worker outlives the stage.
-    assert psutil.Process().children(recursive=True) == []
+    # No worker of this stage outlives it.
+    assert set(psutil.Process().children(recursive=True)) - already_running == set()
 
     # The failures are listed with their log paths, and the tasks table holds every task.
     shown = console.file.getvalue()  # type: ignore[attr-defined]
