@@ -87,7 +87,7 @@ def cli_args(run_dir: Path, data_dir: Path, *sets: str) -> list[str]:
 
 
 def _train(
-    store: RunStore, variant: Variant, features: Sequence[str]
+    store: RunStore, variant: Variant, features: Sequence[str], seed: int
 ) -> tuple[lgb.Booster, np.ndarray]:
     events = load_variant(store, variant)
     known = events[events["label"].notna()]
@@ -102,22 +102,28 @@ def _train(
         "learning_rate": 0.1,
         "verbosity": -1,
         "num_threads": 1,
-        "seed": 7,
+        "seed": seed,
         "deterministic": True,
     }
     booster = lgb.train(params, lgb.Dataset(X, y, feature_name=list(features)), 30)
     return booster, X
 
 
-def register_champions(ctx: StageContext, variant_ids: Sequence[str] = MODELS) -> None:
-    """Train a small model per variant on every stored feature and register it as champion."""
+def register_champions(
+    ctx: StageContext, variant_ids: Sequence[str] = MODELS, seed: int = 7
+) -> None:
+    """Train a small model per variant on every stored feature and register it as champion.
+
+    The registry adds no version for a model identical to the one it holds, so a test that needs
+    a new version passes another ``seed``.
+    """
     store = ctx.store
     fdir = store.features_dir()
     features, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
     cards = []
     for variant_id in variant_ids:
         variant = Variant.from_id(variant_id)
-        booster, X = _train(store, variant, features)
+        booster, X = _train(store, variant, features, seed)
         cards.append(
             ModelCard(
                 name=variant.main_id,
