@@ -17,8 +17,6 @@ import argparse
 import gzip
 import json
 import math
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -26,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import psutil
 
+from _machine import machine
 from swingml.config.data import DataConfig
 from swingml.data.load import load_symbol
 from swingml.data.sources.binance_json import KLINE_FIELDS
@@ -81,19 +79,6 @@ def median_s(fn: Callable[[], Any], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def machine() -> str:
-    """nproc, CPU model and RAM of this machine."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    return f"{os.cpu_count()} CPUs ({model}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import resource
 import shutil
 import statistics
@@ -32,22 +30,11 @@ from typing import Any
 
 import psutil
 
+from _machine import machine
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 FULL = ["--set", "features.profile=full"]
-
-
-def machine() -> str:
-    """nproc, CPU model and RAM of this machine."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    return f"{os.cpu_count()} CPUs ({model}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
 
 
 def swingml(*args: str) -> list[str]:

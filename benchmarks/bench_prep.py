@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import re
 import statistics
 import subprocess
@@ -38,25 +36,13 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from _machine import machine
 from swingml.config import PrepConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks" / "prep_selection.md"
 REAL = REPO.parent / "shared" / "data" / "binance"
 PYTHON = sys.executable
-
-
-def machine() -> str:
-    """nproc, CPU model and RAM of this machine."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    return f"{os.cpu_count()} CPUs ({model}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
 
 
 def swingml(*args: str) -> list[str]:
