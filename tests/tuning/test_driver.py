@@ -118,3 +118,11 @@ def test_screen_all_goes_on_until_a_variant_is_scored(
     assert np.isnan(out["tiny"].score) and out["tiny"].valid_minority > 0
     assert np.isfinite(out["big"].lift)
     assert out["late"].wall_s == 0.0
+
+
+def test_a_baseline_study_also_scores_the_defaults(tmp_path: Path, rows: VariantRows) -> None:
+    result = run_study(_plan(tmp_path / "s.log", 1, baseline=True), rows)
+    assert np.isfinite(result.baseline_score)
+    plain = run_study(_plan(tmp_path / "t.log", 1), rows)
+    assert np.isnan(plain.baseline_score)
+    assert plain.best_score == result.best_score

@@ -50,8 +50,9 @@ def test_min_child_fraction_becomes_one_percent_of_training_rows() -> None:
 
 def test_min_child_samples_has_a_floor_that_yields_on_tiny_sets() -> None:
     assert resolve({"min_child_fraction": 0.01}, 500)["min_child_samples"] == 20
-    assert resolve({"min_child_fraction": 0.01}, 60)["min_child_samples"] == 12
-    assert resolve({"min_child_fraction": 0.01}, 5)["min_child_samples"] == 2
+    assert resolve({"min_child_fraction": 0.01}, 60)["min_child_samples"] == 20
+    assert resolve({"min_child_fraction": 0.01}, 30)["min_child_samples"] == 14
+    assert resolve({"min_child_fraction": 0.01}, 5)["min_child_samples"] == 1
 
 
 def test_snap_projects_a_broad_optimum_onto_the_seed_grid() -> None:

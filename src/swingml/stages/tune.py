@@ -67,7 +67,7 @@ from swingml.tuning.stages import (
 FINAL_FEATURES = ("selection", "final_features.json")
 LEDGER = ("tuning", "budget.json")
 BEST_PARAMS = ("tuning", "best_params.json")
-TASK_VERSION = "tune-3"
+TASK_VERSION = "tune-4"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""
@@ -442,6 +442,7 @@ def _study_tasks(
             journal=None if config.tuning.storage else _journal(store, stage, main_id, key),
             storage_url=config.tuning.storage,
             start_params=optimum,
+            baseline=stage.baseline,
             study_name=f"stage{stage.number}-{main_id}-{key.rsplit('-', 1)[-1]}",
         )
         horizon = variant.horizon(config.targets)
@@ -479,6 +480,7 @@ def _run_studies(
                 "order": int(model["order"]),
                 "score": study.best_score,
                 "lift": study.lift,
+                "baseline_score": study.baseline_score,
                 "valid_rows": study.valid_rows,
                 "valid_minority": study.valid_minority,
                 "params": json.dumps(study.best_params, sort_keys=True),
@@ -509,6 +511,7 @@ def _run_studies(
             "order",
             "score",
             "lift",
+            "baseline_score",
             "valid_rows",
             "valid_minority",
             "params",
@@ -592,8 +595,9 @@ RUNNERS: dict[int, Callable[[StageContext, Inputs, float], StageReport]] = {
 def best_params(store: RunStore) -> dict[str, dict[str, Any]]:
     """Per main variant: its stage-1 variant and the best parameters tuning found for it.
 
-    The best rolling-CV trial of stage 3 or 4 wins; without one, the window's stage-2 optimum
-    (projected onto the stage-3 space), else LightGBM's defaults.
+    The best rolling-CV trial of stage 3 or 4 wins unless LightGBM's defaults score at least as
+    well on the same folds (``stage`` 0); without a stage-3 result, the window's stage-2 optimum
+    (projected onto the stage-3 space), else the defaults.
     """
     best = _stage1_best(store)
     candidates: dict[str, list[tuple[float, int, dict[str, ParamValue]]]] = {}
@@ -602,9 +606,13 @@ def best_params(store: RunStore) -> dict[str, dict[str, Any]]:
         if path.is_file():
             for found in pd.read_parquet(path).to_dict("records"):
                 score = float(found["score"])
+                main_id = str(found["main_id"])
                 if np.isfinite(score) and str(found["params"]) != "{}":
                     candidate = (score, number, json.loads(str(found["params"])))
-                    candidates.setdefault(str(found["main_id"]), []).append(candidate)
+                    candidates.setdefault(main_id, []).append(candidate)
+                baseline = float(found.get("baseline_score", float("nan")))
+                if np.isfinite(baseline):
+                    candidates.setdefault(main_id, []).append((baseline, 0, {}))
     stage2_path = store.path("tuning", "stage2", "results.parquet")
     by_window = _params_by(pd.read_parquet(stage2_path), "w") if stage2_path.is_file() else {}
     out: dict[str, dict[str, Any]] = {}

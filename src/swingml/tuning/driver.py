@@ -76,6 +76,7 @@ class StudyPlan:
     storage_url: str | None = None
     start_params: Mapping[str, ParamValue] | None = None
     study_name: str = ""
+    baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class StudyResult:
     valid_rows: int = 0
     valid_minority: int = 0
     lift: float = float("nan")
+    baseline_score: float = float("nan")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,8 +139,16 @@ def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
 
         study.optimize(objective, n_trials=remaining, callbacks=[stop_when_spent])
     minority = sum(minority_rows(labels[f.valid]) for f in folds)
+    baseline = float("nan")
+    if plan.baseline:
+        baseline = evaluate(full, labels, folds, {}, plan.settings).mean
     result = _result(plan, study, len(folds), time.perf_counter() - start)
-    return replace(result, valid_rows=sum(len(f.valid) for f in folds), valid_minority=minority)
+    return replace(
+        result,
+        valid_rows=sum(len(f.valid) for f in folds),
+        valid_minority=minority,
+        baseline_score=baseline,
+    )
 
 
 def _next_fits(study: optuna.Study, start: float, limit_s: float) -> bool:

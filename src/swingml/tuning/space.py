@@ -3,7 +3,7 @@ ranges around an optimum (stage 4), and how a trial draws parameters from one.
 
 ``min_child_fraction`` is a fraction of the training rows; it becomes LightGBM's
 ``min_child_samples`` only when the training set is known (:func:`resolve`), never below
-``min(MIN_CHILD_SAMPLES, rows // 5)``.
+LightGBM's default leaf size unless the set is too small to split with it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ ParamValue = int | float
 
 MIN_CHILD_SAMPLES = 20
 """Floor of ``min_child_samples`` (LightGBM's default): 1 % of a few hundred event rows is a leaf
-of two or three rows, which memorises noise; the floor yields to ``rows // 5`` on tiny sets so
-that a tree can still split."""
+of two or three rows, which memorises noise. On fewer than 40 rows the floor yields to the largest
+leaf size that still lets a tree split once (``rows // 2 - 1``)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def resolve(params: Mapping[str, ParamValue], train_rows: int) -> dict[str, Para
     """LightGBM parameters for a training set of ``train_rows`` rows."""
     out = {k: v for k, v in params.items() if k != "min_child_fraction"}
     if "min_child_fraction" in params:
-        floor = max(2, min(MIN_CHILD_SAMPLES, train_rows // 5))
+        floor = max(1, min(MIN_CHILD_SAMPLES, train_rows // 2 - 1))
         scaled = round(float(params["min_child_fraction"]) * train_rows)
         out["min_child_samples"] = max(floor, scaled)
     return out

@@ -32,6 +32,8 @@ class StageSpec:
     cv: CvScheme
     early_stopping: int
     seed_from: int | None
+    baseline: bool = False
+    """Also score LightGBM's defaults on the study's folds: tuned parameters must beat them."""
 
     def share(self, tuning: TuningConfig) -> float:
         """This stage's share of the tuning budget."""
@@ -52,7 +54,7 @@ class StageSpec:
 STAGES: tuple[StageSpec, ...] = (
     StageSpec(1, "screen", "variants", "default", "holdout", 30, None),
     StageSpec(2, "explore", "window_representatives", "broad", "holdout", 40, None),
-    StageSpec(3, "seed-grid", "main_variants", "seed", "rolling", 40, 2),
+    StageSpec(3, "seed-grid", "main_variants", "seed", "rolling", 40, 2, baseline=True),
     StageSpec(4, "refine", "best_main_variants", "narrow", "rolling", 50, 3),
 )
 
