@@ -260,10 +260,10 @@ def main() -> None:
         "",
         "Columns that differ with the shipped setting: "
         + (", ".join(f"`{n}`" for n in sorted(shipped)) or "none")
-        + ". A remaining difference is one float32 ulp from `features.rolling.std`/`mean`"
-        " (pandas' online rolling algorithms carry rounding from the start of the series, so no"
-        " history length makes them bit-equal); a window-exact two-pass std, as"
-        " `targets.swings.rolling_mean_std` uses, would.",
+        + ". A remaining difference is one float32 ulp from `features.rolling` (std, kurt, ...:"
+        " pandas' online rolling algorithms carry rounding from the start of the series, so no"
+        " history length makes them bit-equal); window-exact two-pass statistics, as"
+        " `targets.swings.rolling_mean_std` computes, would.",
         "",
         "Reproduce: `flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_inference.py`"
         f" (`--bars {args.bars} --new {args.new}`).",
