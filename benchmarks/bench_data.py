@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from _machine import machine
+from _bench import machine
 from swingml.config.data import DataConfig
 from swingml.data.load import load_symbol
 from swingml.data.sources.binance_json import KLINE_FIELDS

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,9 +28,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import psutil
 from rich.console import Console
 
+from _bench import load_average, machine
 from swingml.config import ExecutorConfig
 from swingml.orchestration import Task, worker_threads
 from swingml.orchestration.local import LocalExecutor
@@ -84,20 +83,9 @@ def fit_once(data: str, seed: int, rounds: int) -> str:
     return hashlib.sha256(booster.model_to_string().encode()).hexdigest()
 
 
-def machine() -> str:
-    """One line about the machine the numbers come from."""
-    cpu = platform.processor() or "unknown CPU"
-    with Path("/proc/cpuinfo").open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPUs (`nproc`), {cpu}, {ram:.0f} GiB RAM, Python "
-        f"{platform.python_version()}, load average at start {load} (shared machine)"
-    )
+def machine_note() -> str:
+    """The shared machine line plus the load average at the start."""
+    return f"{machine()}, load average at start {load_average()} (shared machine)"
 
 
 def run_pool(tasks: list[Task], workers: int) -> float:
@@ -279,7 +267,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=50, help="fits per alternating block")
     args = parser.parse_args()
     workers = os.cpu_count() or 1
-    info = machine()
+    info = machine_note()
     print(info, flush=True)
     o = overhead(args.empty, args.repeats, workers)
     print("overhead ms/task:", {k: round(v, 2) for k, v in o.items()}, flush=True)

@@ -16,7 +16,6 @@ Run it alone: ``flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import resource
 import shutil
@@ -28,9 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from _machine import machine
+from _bench import machine, run_tree
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -40,26 +37,6 @@ FULL = ["--set", "features.profile=full"]
 def swingml(*args: str) -> list[str]:
     """The command line of ``swingml`` from this interpreter's environment."""
     return [PYTHON, "-m", "swingml.cli", *args]
-
-
-def run_tree(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd``; its wall seconds and the peak RSS (MB) summed over its process tree."""
-    start = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
-    while proc.poll() is None:
-        total = 0.0
-        with contextlib.suppress(psutil.Error):
-            for p in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-        peak = max(peak, total / 2**20)
-        time.sleep(0.2)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, peak
 
 
 def store_bytes(run: Path) -> int:

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 import pyarrow.parquet as pq
 from rich.console import Console
 
+from _bench import machine
 from swingml.config import Config, load_config
 from swingml.data.frame import timestamps_ms, to_arrow
 from swingml.data.load import load_symbol
@@ -113,20 +111,6 @@ def naive(
         for name in columns.cross:
             out[position[name]] = values[name.split("__", 1)[1]][row]
     return out
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = psutil.virtual_memory().total / 2**30
-    python = platform.python_version()
-    return f"{os.cpu_count()} CPUs (nproc), {cpu}, {ram:.0f} GiB RAM, Python {python}"
 
 
 def mismatches(

@@ -20,7 +20,6 @@ Run it alone: ``flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import statistics
@@ -34,9 +33,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import psutil
 
-from _machine import machine
+from _bench import machine, run_tree
 from swingml.config import PrepConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,26 +46,6 @@ PYTHON = sys.executable
 def swingml(*args: str) -> list[str]:
     """The ``swingml`` command line from this interpreter's environment."""
     return [PYTHON, "-m", "swingml.cli", *args]
-
-
-def run_tree(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd``; its wall seconds and the peak RSS (MB) summed over its process tree."""
-    start = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
-    peak = 0.0
-    while proc.poll() is None:
-        total = 0.0
-        with contextlib.suppress(psutil.Error):
-            for p in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-        peak = max(peak, total / 2**20)
-        time.sleep(0.1)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, peak
 
 
 def ensure_run(run: Path, profile: str, stages: list[str]) -> Path:
@@ -197,7 +175,7 @@ def prep_at_scale(run: Path) -> dict[str, Any]:
     cmd = swingml(
         "prep", "--profile", "real-1h", "--run-dir", str(run), "--set", "features.profile=full"
     )
-    wall, peak = run_tree(cmd)
+    wall, peak = run_tree(cmd, cwd=REPO, poll_s=0.1)
     stage = json.loads((run / "summary.json").read_text())["stages"]["prep"]
     return dict(stage, process_wall_s=wall, process_peak_mb=peak)
 

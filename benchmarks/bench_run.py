@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,8 +27,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import psutil
 
+from _bench import machine
 from swingml.config import load_config
 from swingml.stages.tune import load_events, load_inputs
 from swingml.store import RunStore
@@ -44,19 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "benchmarks" / "tuning.md"
 TRIAL = {"num_leaves": 50, "max_depth": 7, "learning_rate": 0.05, "lambda_l1": 0.01}
 TRIAL_FULL = {**TRIAL, "feature_fraction": 0.7, "min_child_fraction": 0.01}
-
-
-def machine() -> str:
-    """CPU count, CPU model and RAM of this machine."""
-    model = platform.processor() or "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    return f"{os.cpu_count()} CPUs ({model}), {ram:.0f} GiB RAM, Python {platform.python_version()}"
 
 
 def whole_run(run_dir: Path, profile: str | None) -> tuple[float, dict[str, Any]]:

@@ -18,7 +18,6 @@ import gzip
 import importlib.util
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -29,10 +28,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from _bench import machine
 from swingml.config import load_config
 from swingml.targets.table import build_symbol_targets
 
@@ -150,20 +149,12 @@ def spawn(args: list[str]) -> dict[str, Any]:
     return result
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram = psutil.virtual_memory().total / 2**30
-    load = os.getloadavg()[0]
+def machine_note() -> str:
+    """The shared machine line plus library versions and the load at the start."""
     return (
-        f"{os.cpu_count()} CPUs (nproc), {model}, {ram:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}; "
-        f"load average {load:.1f} at the start (the machine is shared, so expect noise)"
+        f"{machine()}, numpy {np.__version__}, pandas {pd.__version__}; "
+        f"load average {os.getloadavg()[0]:.1f} at the start "
+        "(the machine is shared, so expect noise)"
     )
 
 
@@ -186,7 +177,7 @@ def main() -> None:
     cases = [("random", "864", args.bars), ("random", "2160", args.bars)]
     if BINANCE.is_dir():
         cases += [("binance", "864", 10**9), ("binance", "2160", 10**9)]
-    host = machine()
+    host = machine_note()
     lines = []
     for source, grid, bars in cases:
         runs = []
