@@ -14,7 +14,6 @@ Writes docs/benchmarks/targets.md.
 from __future__ import annotations
 
 import argparse
-import gzip
 import importlib.util
 import json
 import os
@@ -33,6 +32,7 @@ import pyarrow.parquet as pq
 
 from _bench import machine
 from swingml.config import load_config
+from swingml.data.sources.binance_json import read_binance_json
 from swingml.targets.table import build_symbol_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,18 +60,8 @@ def random_walk(symbol: str, bars: int) -> pd.DataFrame:
 
 
 def binance(symbol: str) -> pd.DataFrame:
-    with gzip.open(BINANCE / f"{symbol}-1h.json.gz", "rt") as handle:
-        rows = json.load(handle)
-    values = np.array([[float(x) for x in row[2:5]] for row in rows])
-    stamps = pd.to_datetime(np.array([row[0] for row in rows]), unit="ms", utc=True)
-    return pd.DataFrame(
-        {
-            "timestamp": pd.DatetimeIndex(stamps).as_unit("ms"),
-            "high": values[:, 0],
-            "low": values[:, 1],
-            "close": values[:, 2],
-        }
-    )
+    """One real 1h file, read by the data layer's Binance reader."""
+    return read_binance_json(BINANCE / f"{symbol}-1h.json.gz", symbol).frame
 
 
 def candles_for(source: str, bars: int) -> dict[str, pd.DataFrame]:

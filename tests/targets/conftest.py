@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from swingml.data.sources.binance_json import read_binance_json
 
 BINANCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -40,24 +40,11 @@ def make_candles(
 
 
 def read_binance(symbol: str) -> pd.DataFrame:
-    """One real 1h file, read straight from the Binance kline JSON (skips where it is absent)."""
+    """One real 1h file, read by the data layer's Binance reader (skips where it is absent)."""
     path = BINANCE_DIR / f"{symbol}-1h.json.gz"
     if not path.is_file():
         pytest.skip(f"real data not available: {path}")
-    with gzip.open(path, "rt") as handle:
-        rows = json.load(handle)
-    values = np.array([[float(x) for x in row[1:6]] for row in rows])
-    stamps = pd.to_datetime(np.array([row[0] for row in rows]), unit="ms", utc=True)
-    return pd.DataFrame(
-        {
-            "timestamp": pd.DatetimeIndex(stamps).as_unit("ms"),
-            "open": values[:, 0],
-            "high": values[:, 1],
-            "low": values[:, 2],
-            "close": values[:, 3],
-            "volume": values[:, 4],
-        }
-    )
+    return read_binance_json(path, symbol).frame
 
 
 @pytest.fixture(scope="session")
