@@ -8,7 +8,6 @@ synthetic candles with gaps and on real Binance 1h candles.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typer.testing import CliRunner
 from swingml.cli import app
 from swingml.config import load_config
 from swingml.data.frame import to_arrow
+from swingml.data.sources.binance_json import read_binance_json
 from swingml.features import compute, cross_coin, transforms
 from swingml.features.base import registry
 from swingml.features.plan import make_plan, plan_spec
@@ -62,19 +62,8 @@ def real(symbol: str = "BTCUSDT") -> pd.DataFrame:
     path = BINANCE / f"{symbol}-1h.json.gz"
     if not path.is_file():
         pytest.skip(f"{path} is not available")
-    rows = json.loads(gzip.decompress(path.read_bytes()))[:BARS]
-    raw = np.asarray([[float(v) for v in r[:9]] for r in rows])
-    return pd.DataFrame(
-        {
-            "timestamp": pd.to_datetime(raw[:, 0].astype(np.int64), unit="ms", utc=True),
-            "open": raw[:, 1],
-            "high": raw[:, 2],
-            "low": raw[:, 3],
-            "close": raw[:, 4],
-            "volume": raw[:, 5],
-            "trades": raw[:, 8],
-        }
-    )
+    frame = read_binance_json(path, symbol).frame
+    return frame[["timestamp", "open", "high", "low", "close", "volume", "trades"]].head(BARS)
 
 
 def sources() -> list[Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pandas as pd
 import pytest
 
 from swingml.data.frame import to_arrow
+from swingml.data.sources.binance_json import read_binance_json
 from swingml.store import RunStore, write_parquet_atomic
 
 BINANCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
@@ -57,18 +56,9 @@ def real_candles(symbol: str, first: int, n: int) -> pd.DataFrame:
     path = BINANCE / f"{symbol}-1h.json.gz"
     if not path.is_file():
         pytest.skip(f"{path} is not available")
-    rows = json.loads(gzip.decompress(path.read_bytes()))[first : first + n]
-    raw = np.asarray([[float(v) for v in r[:6]] for r in rows])
-    return pd.DataFrame(
-        {
-            "timestamp": pd.to_datetime(raw[:, 0].astype(np.int64), unit="ms", utc=True),
-            "open": raw[:, 1],
-            "high": raw[:, 2],
-            "low": raw[:, 3],
-            "close": raw[:, 4],
-            "volume": raw[:, 5],
-        }
-    )
+    frame = read_binance_json(path, symbol).frame
+    columns = ["timestamp", "open", "high", "low", "close", "volume"]
+    return frame[columns].iloc[first : first + n].reset_index(drop=True)
 
 
 @pytest.fixture
