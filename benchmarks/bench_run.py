@@ -195,7 +195,8 @@ def report(
     ]
     if wall is not None:
         lines += [
-            "## Whole run (12,000 synthetic bars x 3 coins, small features profile, 864 variants)",
+            f"## Whole run ({load_config(None, (), ()).data.synthetic.bars:,} synthetic bars x 3 "
+            "coins, small features profile, 864 variants)",
             "",
             "| stage | status | wall (s) | tasks | failed |",
             "|---|---|---:|---:|---:|",
@@ -211,9 +212,9 @@ def report(
         lines += [
             f"## Tuning budget ({tune['budget_s']:.0f} s) vs spent ({tune['spent_s']:.0f} s)",
             "",
-            "| stage | share (s) | carried over (s) | budget (s) | spent (s) | trials | models "
-            "| best score |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| stage | share (s) | carried over (s) | budget (s) | may run to (s) | spent (s) "
+            "| trials | models | best score |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for n in (1, 2, 3, 4):
             s = tune.get(f"stage{n}")
@@ -221,7 +222,8 @@ def report(
                 best = "-" if s["best_score"] is None else f"{s['best_score']:.3f}"
                 lines.append(
                     f"| {n} {s['name']} | {s['share_s']:.0f} | {s['carried_over_s']:.0f} "
-                    f"| {s['budget_s']:.0f} | {s['spent_s']:.0f} | {s['trials']} | {s['models']} "
+                    f"| {s['budget_s']:.0f} | {s.get('limit_s', s['budget_s']):.0f} "
+                    f"| {s['spent_s']:.0f} | {s['trials']} | {s['models']} "
                     f"| {best} |"
                 )
         lines.append("")

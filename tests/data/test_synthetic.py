@@ -26,7 +26,7 @@ PAIRS = [("BTCUSDT", "ETHUSDT"), ("BTCUSDT", "SOLUSDT"), ("ETHUSDT", "SOLUSDT")]
 
 @pytest.fixture(scope="module")
 def market() -> dict[str, pd.DataFrame]:
-    """The default market: 12,000 hourly bars of three coins, seed 7."""
+    """The default market: 24,000 hourly bars of three coins, seed 7."""
     return generate(DataConfig())
 
 
@@ -39,7 +39,7 @@ def test_default_size_generates_fast() -> None:
     frames = generate(DataConfig())
     assert time.perf_counter() - start < 2.0
     assert {s: len(f) for s, f in frames.items()} == dict.fromkeys(
-        ("BTCUSDT", "ETHUSDT", "SOLUSDT"), 12_000
+        ("BTCUSDT", "ETHUSDT", "SOLUSDT"), 24_000
     )
 
 
@@ -80,7 +80,8 @@ def test_realistic_price_levels(
     close = market[symbol]["close"]
     assert low <= close.median() <= high
     assert close.quantile(0.01) > low / 2
-    assert close.quantile(0.99) < high * 2
+    # 24,000 bars is 2.7 years: room for one bubble (real ETH rose 4x in 2021), not for a drift
+    assert close.quantile(0.99) < high * 3
 
 
 def test_same_seed_same_bytes() -> None:
@@ -103,7 +104,7 @@ def test_other_seed_other_market() -> None:
 def test_candles_pass_validation_and_follow_the_contract(market: dict[str, pd.DataFrame]) -> None:
     for symbol, frame in market.items():
         report = validate_candles(LoadedCandles(symbol, frame, ()), 3600)
-        assert report.rows == 12_000 and report.missing_bars == 0
+        assert report.rows == 24_000 and report.missing_bars == 0
         assert str(frame["timestamp"].dtype) == "datetime64[ms, UTC]"
         assert (frame.drop(columns="timestamp").dtypes == np.float64).all()
         assert frame["timestamp"].iloc[0] == pd.Timestamp("2022-01-01", tz="UTC")

@@ -116,7 +116,7 @@ def test_embedded_default_end_to_end(tmp_path: Path) -> None:
     assert summary["features_per_symbol"] == dict.fromkeys(
         ("BTCUSDT", "ETHUSDT", "SOLUSDT"), expected
     )
-    assert summary["rows"]["BTCUSDT"] == 12000
+    assert summary["rows"]["BTCUSDT"] == 24000
 
 
 BINANCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"

@@ -1,4 +1,4 @@
-"""Stage budget accounting (SPEC §8): shares, unused time carried over, never negative."""
+"""Stage budget accounting (SPEC §8): shares, unused time carried over, overruns debited."""
 
 from __future__ import annotations
 
@@ -22,13 +22,24 @@ def test_unused_time_passes_to_the_next_stage() -> None:
     assert sum(a.spent_s for a in accounts) + accounts[-1].left_s == pytest.approx(600.0)
 
 
-def test_an_overrun_carries_nothing_and_never_goes_negative() -> None:
+def test_an_overrun_is_a_debt_the_next_stages_pay() -> None:
+    # stage 1 overruns its 150 s by 250 s: stage 2 (90 s) is left with nothing, and the
+    # remaining 160 s of debt come out of stage 3's 210 s
     accounts = account(600.0, SHARES, [400.0, 10.0, 0.0])
-    assert accounts[0].left_s == 0.0
-    assert accounts[1].carried_over_s == 0.0
-    assert accounts[1].left_s == pytest.approx(80.0)
-    assert accounts[2].carried_over_s == pytest.approx(80.0)
-    assert all(a.left_s >= 0 and a.carried_over_s >= 0 for a in accounts)
+    assert accounts[0].left_s == pytest.approx(-250.0)
+    assert accounts[1].carried_over_s == pytest.approx(-250.0)
+    assert accounts[1].budget_s == 0.0
+    assert accounts[1].left_s == pytest.approx(-170.0)
+    assert accounts[2].budget_s == pytest.approx(40.0)
+    # the stages together never get more than the total
+    total = sum(a.spent_s for a in accounts) + accounts[-1].left_s + 150.0  # + stage 4's share
+    assert total == pytest.approx(600.0)
+
+
+def test_a_small_overrun_shrinks_the_next_stage_only() -> None:
+    accounts = account(600.0, SHARES, [180.0, 60.0])
+    assert accounts[1].budget_s == pytest.approx(60.0)
+    assert grant(600.0, SHARES, [180.0, 60.0]).budget_s == pytest.approx(210.0)
 
 
 def test_grant_is_the_next_stage_before_it_spends() -> None:

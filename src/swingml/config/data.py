@@ -27,7 +27,7 @@ INTERVALS: dict[str, int] = {
 class SyntheticConfig(Section):
     """The embedded synthetic market: three correlated coins with a planted breakout signal."""
 
-    bars: int = Field(default=12000, ge=500)
+    bars: int = Field(default=24000, ge=500)
     start: str = "2022-01-01T00:00:00Z"
     seed: int = Field(default=7, ge=0)
     signal_strength: float = Field(default=1.0, ge=0.0)

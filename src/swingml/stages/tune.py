@@ -654,7 +654,11 @@ def _details(config: Config, ledger: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
-    """Run the given tuning stages in order, each within its share plus carried-over time."""
+    """Run the given tuning stages in order, each within its share plus carried-over time.
+
+    Stage 1 may borrow up to its own share again to screen every variant; the overrun is a debt
+    the later stages pay, so the four stages together keep to ``tuning.budget``.
+    """
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
     if inputs.dropped:
@@ -667,12 +671,14 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
             float(ledger["stages"].get(str(n), {}).get("spent_s", 0.0)) for n in range(1, number)
         ]
         account = budget.grant(total_s, config.tuning.shares, spent_before)
+        limit_s = spec(number).limit_s(account.budget_s, account.share_s)
         start = time.perf_counter()
-        report = RUNNERS[number](ctx, inputs, account.budget_s)
+        report = RUNNERS[number](ctx, inputs, limit_s)
         spent = time.perf_counter() - start
         ledger["stages"][str(number)] = {
             "name": spec(number).name,
             "budget_s": round(account.budget_s, 3),
+            "limit_s": round(limit_s, 3),
             "share_s": round(account.share_s, 3),
             "carried_over_s": round(account.carried_over_s, 3),
             "spent_s": round(spent, 3),
@@ -688,6 +694,7 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
         ctx.console.print(
             f"tuning stage {number}: {report.models} model(s), {report.trials} trial(s), "
             f"{spent:.1f} s of {account.budget_s:.1f} s"
+            + (f" (may borrow up to {limit_s:.1f} s)" if limit_s > account.budget_s else "")
         )
     return StageOutcome(tasks=tasks, failed_tasks=failed, details=_details(config, ledger))
 

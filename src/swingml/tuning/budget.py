@@ -1,7 +1,9 @@
 """Budget accounting across the four tuning stages (SPEC §8): shares plus carried-over time.
 
 Stage ``i`` may spend its share of the total plus whatever the stages before it left unused; the
-unused part of that (never below zero) passes on. Pure arithmetic, so it is tested on its own.
+unused part passes on. An overrun passes on too, as a debt the next stages pay from their shares
+(never below zero), so the stages together stay within the total: stage 1 may borrow to screen
+every variant once (see ``StageSpec.may_borrow``). Pure arithmetic, so it is tested on its own.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ class StageBudget:
     stage: int
     share_s: float
     carried_over_s: float
+    """Time left by the stages before (negative: a debt from their overrun)."""
     spent_s: float
 
     @property
     def budget_s(self) -> float:
-        """What the stage may spend: its share plus the time carried over to it."""
-        return self.share_s + self.carried_over_s
+        """What the stage may spend: its share plus the time carried over to it (at least 0)."""
+        return max(self.share_s + self.carried_over_s, 0.0)
 
     @property
     def left_s(self) -> float:
-        """Unused time that passes to the next stage (never negative)."""
-        return max(self.budget_s - self.spent_s, 0.0)
+        """What passes to the next stage: the share and carry left over, negative if overrun."""
+        return self.share_s + self.carried_over_s - self.spent_s
 
 
 def stage_shares(total_s: float, shares: Sequence[float]) -> list[float]:

@@ -34,6 +34,13 @@ class StageSpec:
     seed_from: int | None
     baseline: bool = False
     """Also score LightGBM's defaults on the study's folds: tuned parameters must beat them."""
+    may_borrow: float = 0.0
+    """How much beyond its budget (as a multiple of its own share) the stage may run to finish
+    its fixed work; the later stages pay it back (``tuning.budget``)."""
+
+    def limit_s(self, budget_s: float, share_s: float) -> float:
+        """The wall time the stage may take: its budget plus what it may borrow."""
+        return budget_s + self.may_borrow * share_s
 
     def share(self, tuning: TuningConfig) -> float:
         """This stage's share of the tuning budget."""
@@ -52,7 +59,7 @@ class StageSpec:
 
 
 STAGES: tuple[StageSpec, ...] = (
-    StageSpec(1, "screen", "variants", "default", "holdout", 30, None),
+    StageSpec(1, "screen", "variants", "default", "holdout", 30, None, may_borrow=1.0),
     StageSpec(2, "explore", "window_representatives", "broad", "holdout", 40, None),
     StageSpec(3, "seed-grid", "main_variants", "seed", "rolling", 40, 2, baseline=True),
     StageSpec(4, "refine", "best_main_variants", "narrow", "rolling", 50, 3),
