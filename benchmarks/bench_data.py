@@ -4,7 +4,7 @@ Cases (median of ``--repeat`` runs each, same process, same files):
 - load BTCUSDT-1h.json.gz (73K rows): ours vs ``pd.DataFrame(rows).astype(float)`` vs a per-row
   Python loop;
 - validate the loaded frame: ours (vectorised, with row provenance) vs a per-row Python loop;
-- generate the default synthetic market (12,000 bars x 3 coins).
+- generate the default synthetic market (`data.synthetic.bars` x 3 coins).
 
 Run under the machine-wide benchmark lock:
     flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_data.py
@@ -118,7 +118,8 @@ def main() -> None:
         )
     lines += [
         "",
-        f"Synthetic market, default size (12,000 bars x 3 coins): {synth:.3f} s.",
+        f"Synthetic market, default size ({DataConfig().synthetic.bars:,} bars x 3 coins): "
+        f"{synth:.3f} s.",
         "",
         "Loading is bounded by gunzip + `json.loads` (about 0.2 s of it); on top of that ours",
         "checks 12 fields per row, reports the file row of any bad value and keeps the optional",
