@@ -42,8 +42,17 @@ def test_every_stage_is_done(run_dir: Path) -> None:
     tune = summary["stages"]["tune"]
     for number in (1, 2, 3, 4):
         entry = tune[f"stage{number}"]
-        assert {"budget_s", "spent_s", "carried_over_s", "trials", "best_score"} <= set(entry)
-        assert entry["budget_s"] >= entry["share_s"] > 0
+        assert {"budget_s", "limit_s", "spent_s", "carried_over_s", "trials"} <= set(entry)
+        assert entry["share_s"] > 0
+        assert entry["budget_s"] == pytest.approx(
+            max(entry["share_s"] + entry["carried_over_s"], 0.0), abs=1e-3
+        )
+        assert entry["limit_s"] >= entry["budget_s"]
+    # what a stage leaves (or overruns) is what the next one is carried
+    for number in (1, 2, 3):
+        entry, after = tune[f"stage{number}"], tune[f"stage{number + 1}"]
+        left = entry["share_s"] + entry["carried_over_s"] - entry["spent_s"]
+        assert after["carried_over_s"] == pytest.approx(left, abs=2e-3)
     assert tune["stage1"]["models"] == MAIN_VARIANTS
     train = summary["stages"]["train"]
     assert train["models"] == train["registered"] == train["champions"] == MAIN_VARIANTS
