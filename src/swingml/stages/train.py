@@ -122,6 +122,7 @@ METRIC_COLUMNS = (
     "holdout_ap_class1",
     "holdout_ap_class2",
     "prior_macro_ap",
+    "random_macro_ap",
     "stage1_holdout_macro_ap",
 )
 
@@ -193,13 +194,16 @@ def run(ctx: StageContext) -> StageOutcome:
         table["champion"] = [by_name[m].champion for m in table["main_id"]]
     write_parquet_atomic(store.path("training", "holdout.parquet"), table)
     beats = int((table["holdout_macro_ap"] > table["prior_macro_ap"]).sum()) if len(table) else 0
+    skill = int((table["holdout_macro_ap"] > table["random_macro_ap"]).sum()) if len(table) else 0
     details: dict[str, Any] = {
         "models": len(done),
         "registered": len(versions),
         "champions": sum(v.champion for v in versions),
         "beats_prior": beats,
+        "beats_random": skill,
         "holdout_macro_ap_mean": float(table["holdout_macro_ap"].mean()) if len(table) else None,
         "prior_macro_ap_mean": float(table["prior_macro_ap"].mean()) if len(table) else None,
+        "random_macro_ap_mean": float(table["random_macro_ap"].mean()) if len(table) else None,
         "stage1_holdout_macro_ap_mean": (
             float(table["stage1_holdout_macro_ap"].mean()) if len(table) else None
         ),
@@ -209,6 +213,7 @@ def run(ctx: StageContext) -> StageOutcome:
     }
     details = {k: _finite(v) for k, v in details.items()}
     ctx.console.print(
-        f"registered {len(versions)} model version(s); {beats}/{len(done)} beat the class prior"
+        f"registered {len(versions)} model version(s); {beats}/{len(done)} beat the class prior, "
+        f"{skill}/{len(done)} the expected AP of a random ranking"
     )
     return StageOutcome(tasks=len(tasks), failed_tasks=len(tasks) - len(done), details=details)
