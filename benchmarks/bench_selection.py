@@ -120,6 +120,19 @@ def ours(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _fresh_fit(
+    params: dict[str, Any], train: lgb.Dataset, valid: lgb.Dataset, cfg: Any
+) -> lgb.Booster:
+    """The shallow screening model on a freshly built Dataset (what the naive loop does)."""
+    return lgb.train(
+        params,
+        train,
+        num_boost_round=cfg.num_rounds,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(cfg.early_stopping, first_metric_only=True, verbose=False)],
+    )
+
+
 def naive(state: dict[str, Any], threads: int | None = 1) -> dict[str, Any]:
     """A fresh Dataset per variant (same codes, same parameters); ``threads`` None: LightGBM's."""
     from swingml.selection import screening
@@ -142,15 +155,7 @@ def naive(state: dict[str, Any], threads: int | None = 1) -> dict[str, Any]:
         ).construct()
         bins.append(time.perf_counter() - began)
         fit = time.perf_counter()
-        booster = lgb.train(
-            params,
-            train,
-            num_boost_round=cfg.num_rounds,
-            valid_sets=[valid],
-            callbacks=[
-                lgb.early_stopping(cfg.early_stopping, first_metric_only=True, verbose=False)
-            ],
-        )
+        booster = _fresh_fit(params, train, valid, cfg)
         trains.append(time.perf_counter() - fit)
         gains = np.asarray(booster.feature_importance("gain"), dtype=np.float64)
         ranks[variant_id] = screening.rank_features(state["columns"], gains, cfg.top_k)
@@ -277,15 +282,7 @@ def regime(run: Path, symbol: str, n_train: int = 20_000, n_valid: int = 5_000) 
         ).construct()
         out[f"bin_{name}_s"] = time.perf_counter() - began
         began = time.perf_counter()
-        booster = lgb.train(
-            params,
-            train,
-            num_boost_round=cfg.num_rounds,
-            valid_sets=[valid],
-            callbacks=[
-                lgb.early_stopping(cfg.early_stopping, first_metric_only=True, verbose=False)
-            ],
-        )
+        booster = _fresh_fit(params, train, valid, cfg)
         out[f"train_{name}_s"] = time.perf_counter() - began
         out[f"rounds_{name}"] = booster.current_iteration()
     return out
