@@ -254,7 +254,7 @@ def regime(run: Path, symbol: str, n_train: int = 20_000, n_valid: int = 5_000) 
     config = load_config("real-1h", (), ["features.profile=full"], run)
     store = RunStore(run)
     columns, _ = guard_inputs(read_kept(store), read_metadata(store.features_dir()))
-    candles = pd.read_parquet(store.root / "candles" / f"{symbol}.parquet")
+    candles = pd.read_parquet(store.candles_path(symbol))
     n = n_train + n_valid
     cut = int(len(candles) * (1 - config.split.holdout_fraction))
     stamps = candles["timestamp"].iloc[cut - n - 10 : cut - 10]

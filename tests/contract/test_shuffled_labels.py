@@ -12,30 +12,18 @@ class prior" alone cannot tell skill from luck (the first run of this test showe
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
+from swingml.config import load_config
+from swingml.pipeline import StageContext, run_stage
 from swingml.store import RunStore, write_parquet_atomic
 
-PROFILE = ("--profile", "integration-test")
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 VARIANT = ["kind", "w", "s", "k"]
-
-
-def _swingml(*args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "swingml.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def _shuffle_labels(path: Path, seed: int) -> None:
@@ -53,14 +41,14 @@ def _shuffle_labels(path: Path, seed: int) -> None:
 @pytest.fixture(scope="module")
 def holdout(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     run = tmp_path_factory.mktemp("shuffled") / "run"
-    common = (*PROFILE, "--run-dir", str(run))
-    _swingml("data", "synth", *common)
-    for stage in ("features", "targets"):
-        _swingml(stage, *common)
-    for i, symbol in enumerate(SYMBOLS):
-        _shuffle_labels(RunStore(run).targets_path(symbol), seed=i)
+    config = load_config("integration-test", (), (), run)
+    ctx = StageContext(config, RunStore(run), Console(stderr=True, quiet=True))
+    for stage in ("data", "features", "targets"):
+        run_stage(stage, ctx)
+    for i, symbol in enumerate(config.data.symbols):
+        _shuffle_labels(ctx.store.targets_path(symbol), seed=i)
     for stage in ("prep", "select", "tune", "train"):
-        _swingml(stage, *common)
+        assert run_stage(stage, ctx).failed_tasks == 0, stage
     return pd.read_parquet(run / "training" / "holdout.parquet")
 
 
