@@ -129,6 +129,16 @@ def _report_dict(report: AppendReport) -> dict[str, int]:
     }
 
 
+def _model_entry(champion: Champion, events: int, report: AppendReport) -> dict[str, Any]:
+    """One model's line of the stage's ``models`` report."""
+    return {
+        "version": champion.version,
+        "variant": champion.variant.id,
+        "events": events,
+        **_report_dict(report),
+    }
+
+
 def _warn_differing(ctx: StageContext, report: AppendReport) -> None:
     if report.differing:
         ctx.console.print(
@@ -177,12 +187,7 @@ def batch(ctx: StageContext) -> StageOutcome:
                 rows = predict_events(champion, frame["timestamp"], X, frame["label"], "batch")
                 report = predictions.append(champion.name, rows)
                 total += report
-                models[champion.name] = {
-                    "version": champion.version,
-                    "variant": champion.variant.id,
-                    "events": len(frame),
-                    **_report_dict(report),
-                }
+                models[champion.name] = _model_entry(champion, len(frame), report)
     _print_models(ctx, "batch predictions", models)
     _warn_differing(ctx, total)
     ctx.console.print(
@@ -294,12 +299,7 @@ def _live_symbol(
         rows = predict_events(champion, frame["timestamp"], X, frame["label"], "live")
         report = predictions.append(champion.name, rows)
         total += report
-        per_model[champion.name] = {
-            "version": champion.version,
-            "variant": champion.variant.id,
-            "events": len(frame),
-            **_report_dict(report),
-        }
+        per_model[champion.name] = _model_entry(champion, len(frame), report)
     info = {
         "events": int(sum(len(e) for e in events.values())),
         "history_bars_read": read,
