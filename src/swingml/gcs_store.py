@@ -51,6 +51,7 @@ SYNC_STATE = ".swingml-sync.json"
 LEASE_TTL_S = 300.0
 CLAIM_TRIES = 3
 _CHUNK = 1 << 20
+TRANSFER_CHUNK = 8 << 20  # upload chunk (a multiple of 256 KiB, as resumable uploads require)
 
 FileState = tuple[int, int]  # (size, mtime_ns)
 
@@ -141,7 +142,6 @@ class RemoteRunStore(RunStore):
         self.fs = fs if fs is not None else gcs_filesystem()
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._started = psutil.Process().create_time()
-        self._snapshots: dict[str, dict[str, FileState]] = {}
         self._held: set[str] = set()
         self._lock = threading.Lock()
         self._beat: threading.Thread | None = None
@@ -182,13 +182,14 @@ class RemoteRunStore(RunStore):
         """Bring the working copy up to the committed state; returns how many files came down."""
         self.root.mkdir(parents=True, exist_ok=True)
         state = self._sync_state()
+        known = state["files"]
         fetched = 0
         for rel, entry in self.committed().items():
             local = self.path(*rel.split("/"))
-            if self._local_md5(rel, local, state) == entry["md5"]:
+            if self._local_md5(rel, local, known) == entry["md5"]:
                 continue
             with atomic_path(local) as tmp:
-                self.fs.get_file(self.remote(rel), str(tmp))
+                self.fs.get_file(self.remote(rel), str(tmp), concurrency=1)
                 got = md5_of(tmp)
                 if got != entry["md5"]:
                     raise CommitMismatchError(
@@ -197,7 +198,7 @@ class RemoteRunStore(RunStore):
                         "is done"
                     )
             stat = local.stat()
-            state[rel] = [stat.st_size, stat.st_mtime_ns, entry["md5"]]
+            known[rel] = [stat.st_size, stat.st_mtime_ns, entry["md5"]]
             fetched += 1
         self._save_sync_state(state)
         self._pull_summary()
@@ -217,9 +218,8 @@ class RemoteRunStore(RunStore):
     # -- writing: lease, publish, commit ---------------------------------------------------
 
     def begin_stage(self, name: str) -> None:
-        """Claim the stage and remember the working copy's files before it runs."""
+        """Claim the stage before it runs (``StageBusyError`` if a live writer holds it)."""
         self._claim(name)
-        self._snapshots[name] = local_files(self.root)
 
     def record_stage(self, name: str, entry: Mapping[str, Any]) -> None:
         """Record locally; a finished stage publishes its files and commits, then lets go."""
@@ -232,28 +232,46 @@ class RemoteRunStore(RunStore):
             self._release(name)
 
     def _publish(self, name: str) -> None:
-        before = self._snapshots.pop(name, {})
-        now = local_files(self.root)
-        changed = sorted(rel for rel, st in now.items() if before.get(rel) != st)
-        marker_rel = f"{COMMITS}/{name}.json"
-        try:
-            previous: dict[str, Any] = self._read_object(marker_rel)["files"]
-        except FileNotFoundError:
-            previous = {}
-        if not changed and previous:
-            return
+        """Upload what is new in the working copy, then write the stage's marker (the commit).
+
+        The stage's files are its previous commit's, those of an interrupted publish (kept in
+        the local ``pending`` list), and every file whose bytes no commit holds yet.
+        """
         state = self._sync_state()
-        files = {rel: entry for rel, entry in previous.items() if rel in now}
+        known, pending = state["files"], state["pending"]
+        now = local_files(self.root)
+        committed = self.committed()
+        previous = {rel for rel, e in committed.items() if e["stage"] == name}
+        previous |= set(pending.get(name, ()))
+        digests: dict[str, str] = {}
+        dirty: list[str] = []
+        for rel, (size, mtime) in sorted(now.items()):
+            seen = known.get(rel)
+            if seen is not None and (seen[0], seen[1]) == (size, mtime):
+                digests[rel] = str(seen[2])
+                continue
+            digests[rel] = md5_of(self.path(*rel.split("/")))
+            if committed.get(rel, {}).get("md5") == digests[rel]:
+                known[rel] = [size, mtime, digests[rel]]
+            else:
+                dirty.append(rel)
+        marker_rel = f"{COMMITS}/{name}.json"
+        listing = sorted({rel for rel in previous if rel in now} | set(dirty))
+        has_marker = any(e["stage"] == name for e in committed.values()) or self.fs.exists(
+            self.remote(marker_rel)
+        )
+        if not dirty and has_marker and name not in pending:
+            self._save_sync_state(state)
+            return
+        pending[name] = listing
+        self._save_sync_state(state)
         self._check_owner(name)
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self.remote(marker_rel))
-        for rel in changed:
-            local = self.path(*rel.split("/"))
-            digest = md5_of(local)
-            self.fs.put_file(str(local), self.remote(rel))
-            files[rel] = {"md5": digest, "size": now[rel][0]}
-            state[rel] = [now[rel][0], now[rel][1], digest]
-        self._save_sync_state(state)
+        for rel in dirty:
+            local = str(self.path(*rel.split("/")))
+            self.fs.put_file(local, self.remote(rel), chunksize=TRANSFER_CHUNK)
+            known[rel] = [now[rel][0], now[rel][1], digests[rel]]
         self._check_owner(name)
         self._write_object(
             marker_rel,
@@ -261,9 +279,11 @@ class RemoteRunStore(RunStore):
                 "stage": name,
                 "owner": self.owner,
                 "committed_at": datetime.now(UTC).isoformat(timespec="microseconds"),
-                "files": files,
+                "files": {rel: {"md5": digests[rel], "size": now[rel][0]} for rel in listing},
             },
         )
+        pending.pop(name, None)
+        self._save_sync_state(state)
 
     def _claim_rel(self, name: str) -> str:
         return f"{LEASES}/{name}/{self.owner}.json"
@@ -351,17 +371,19 @@ class RemoteRunStore(RunStore):
 
     # -- the working copy's record of what it already holds --------------------------------
 
-    def _sync_state(self) -> dict[str, list[Any]]:
+    def _sync_state(self) -> dict[str, dict[str, Any]]:
+        """``files``: path -> [size, mtime_ns, md5] of bytes a commit holds; ``pending``: stage ->
+        the files of a publish that has not committed yet."""
         path = self.path(SYNC_STATE)
-        if path.is_file():
-            data: dict[str, list[Any]] = read_json(path)
-            return data
-        return {}
+        data: dict[str, dict[str, Any]] = read_json(path) if path.is_file() else {}
+        data.setdefault("files", {})
+        data.setdefault("pending", {})
+        return data
 
-    def _save_sync_state(self, state: Mapping[str, list[Any]]) -> None:
+    def _save_sync_state(self, state: Mapping[str, Any]) -> None:
         write_json_atomic(self.path(SYNC_STATE), dict(state))
 
-    def _local_md5(self, rel: str, local: Path, state: dict[str, list[Any]]) -> str | None:
+    def _local_md5(self, rel: str, local: Path, state: dict[str, Any]) -> str | None:
         if not local.is_file():
             return None
         stat = local.stat()
