@@ -136,7 +136,7 @@ def run(
     def body() -> None:
         ctx = _context(profile, config, run_dir, set_)
         pipeline.run_all(ctx)
-        ctx.console.print(f"run directory: {ctx.store.root}")
+        ctx.console.print(f"run directory: {getattr(ctx.store, 'uri', ctx.store.root)}")
 
     _guarded(debug, body)
 
