@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -145,3 +146,25 @@ def test_large_files_stream(gcs_env: str, tmp_path: Path) -> None:
     tracemalloc.stop()
     assert md5_of(reader.path("features", "big.parquet")) == md5_of(big)
     assert peak < size / 4, f"peak Python allocation {peak / 2**20:.0f} MiB for a 96 MiB file"
+
+
+def test_writers_racing_for_a_stage_get_at_most_one_owner(gcs_env: str, tmp_path: Path) -> None:
+    uri = f"{URI}/race"
+    stores = [_store(tmp_path, f"w{i}", uri) for i in range(4)]
+    start = threading.Barrier(len(stores))
+    owners: list[str] = []
+
+    def contend(store: RemoteRunStore) -> None:
+        start.wait()
+        try:
+            store.begin_stage("tune")
+        except StageBusyError:
+            return
+        owners.append(store.owner)
+
+    threads = [threading.Thread(target=contend, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(owners) <= 1, owners
