@@ -41,7 +41,7 @@ from typing import Any
 
 import psutil
 
-from swingml.errors import SwingmlError
+from swingml.errors import BadInputError, SwingmlError
 from swingml.store import SUMMARY, RunStore, atomic_path, read_json, write_json_atomic
 
 COMMITS = "_commits"
@@ -83,7 +83,14 @@ def gcs_filesystem() -> Any:
 
     The core class is used on purpose: gcsfs' default class probes each bucket over gRPC first.
     """
-    from gcsfs.core import GCSFileSystem
+    try:
+        from gcsfs.core import GCSFileSystem
+    except ImportError:
+        raise BadInputError(
+            "key run.dir",
+            "a gs:// run directory needs gcsfs, which is not installed",
+            "pip install 'swingml[vertex]'",
+        ) from None
 
     token = "anon" if os.environ.get("STORAGE_EMULATOR_HOST") else None
     return GCSFileSystem(token=token, consistency="md5", cache_timeout=0)

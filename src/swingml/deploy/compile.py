@@ -69,9 +69,8 @@ def check_compilable(config: Config) -> None:
 
 def compile_pipelines(config: Config, overrides: Sequence[str], output: Path) -> Compiled:
     """Write the training pipeline to ``output`` and the live one beside it."""
-    from kfp import compiler
-
     check_compilable(config)
+    compiler = _kfp_compiler()
     box = machine(config.deploy.machine_type)
     output.parent.mkdir(parents=True, exist_ok=True)
     training = _pipeline(config, overrides, box, TRAINING_STEPS, live=False)
@@ -80,6 +79,16 @@ def compile_pipelines(config: Config, overrides: Sequence[str], output: Path) ->
     live_file = live_path(output)
     compiler.Compiler().compile(live, package_path=str(live_file))
     return Compiled(output, live_file, config_cron(config))
+
+
+def _kfp_compiler() -> Any:
+    try:
+        from kfp import compiler
+    except ImportError:
+        raise BadInputError(
+            "swingml deploy", "needs kfp, which is not installed", "pip install 'swingml[vertex]'"
+        ) from None
+    return compiler
 
 
 def _component(step: Step, config: Config, overrides: Sequence[str], box: Machine) -> Any:
