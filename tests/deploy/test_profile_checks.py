@@ -87,8 +87,7 @@ def test_cloud_profile_run_locally_names_the_unreachable_data_dir(tmp_path: Path
     result = runner.invoke(
         app,
         [
-            "run", "--profile", "central-dev", "--set", "executor.kind=local",
-            "--set", f"run.dir={tmp_path / 'run'}",
+            "run", "--profile", "central-dev", "--set", f"run.dir={tmp_path / 'run'}",
         ],
     )  # fmt: skip
     assert result.exit_code == 2

@@ -9,13 +9,20 @@ from typing import Any
 
 import pytest
 from google.cloud import aiplatform
+from typer.testing import CliRunner
 
+from swingml.cli import app
 from swingml.config import load_config
 from swingml.deploy.cadence import live_cron
 from swingml.deploy.submit import build, offline_credentials
 
 
-def _submit(*args: str) -> dict[str, Any]:
+def _submit(*args: str, in_process: bool = False) -> dict[str, Any]:
+    if in_process:
+        result = CliRunner().invoke(app, ["deploy", "submit", "--dry-run", *args])
+        assert result.exit_code == 0, result.stderr
+        parsed: dict[str, Any] = json.loads(result.stdout)
+        return parsed
     done = subprocess.run(
         [sys.executable, "-m", "swingml.cli", "deploy", "submit", "--dry-run", *args],
         capture_output=True, text=True, timeout=300, check=False,
@@ -47,7 +54,8 @@ def test_dry_run_schedule_runs_live_inference_on_the_interval(
     profile: str, interval: str, cron: str
 ) -> None:
     assert load_config(profile).data.interval == interval
-    body = _submit("--profile", profile, "--schedule")
+    # the real command line once; the same command in-process for the second profile
+    body = _submit("--profile", profile, "--schedule", in_process=profile != "central-dev")
     assert body["cron"] == cron
     assert body["maxConcurrentRunCount"] == "1"
     job = body["createPipelineJobRequest"]["pipelineJob"]
