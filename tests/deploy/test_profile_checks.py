@@ -92,3 +92,16 @@ def test_cloud_profile_run_locally_names_the_unreachable_data_dir(tmp_path: Path
     )  # fmt: skip
     assert result.exit_code == 2
     assert "key data.dir" in result.stderr
+
+
+def test_gs_run_dir_with_a_remote_ray_cluster_is_refused() -> None:
+    # Ray workers on other nodes cannot see the working copy a gs:// run directory is run in.
+    result = runner.invoke(
+        app,
+        [
+            "report", "--profile", "integration-test", "--set", "run.dir=gs://b/runs/x",
+            "--set", "executor.kind=ray", "--set", "executor.ray_address=auto",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "executor.ray_address" in result.stderr
