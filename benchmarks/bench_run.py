@@ -214,12 +214,17 @@ def report(
         lines += ["", f"Total wall of `swingml run`: **{wall:.0f} s** ({wall / 60:.1f} min).", ""]
     tune = summary["stages"].get("tune", {})
     if tune:
+        unit = "trials" if tune.get("budget_unit") == "trials" else "s"
         lines += [
-            f"## Tuning budget ({tune['budget_s']:.0f} s) vs spent ({tune['spent_s']:.0f} s)",
+            f"## Tuning budget ({tune['budget_s']:.0f} {unit}) vs spent ({tune['spent_s']:.0f} "
+            f"{unit})",
             "",
-            "| stage | share (s) | carried over (s) | budget (s) | may run to (s) | spent (s) "
-            "| trials | models | best score |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"Budget columns in {unit}; wall in seconds. Reused: tasks taken from an earlier "
+            "attempt of the run (and what they were charged).",
+            "",
+            "| stage | share | carried over | budget | may run to | spent | wall (s) | trials "
+            "| models | reused tasks | best score |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for n in (1, 2, 3, 4):
             s = tune.get(f"stage{n}")
@@ -228,8 +233,8 @@ def report(
                 lines.append(
                     f"| {n} {s['name']} | {s['share_s']:.0f} | {s['carried_over_s']:.0f} "
                     f"| {s['budget_s']:.0f} | {s.get('limit_s', s['budget_s']):.0f} "
-                    f"| {s['spent_s']:.0f} | {s['trials']} | {s['models']} "
-                    f"| {best} |"
+                    f"| {s['spent_s']:.0f} | {s.get('wall_s', 0.0):.0f} | {s['trials']} "
+                    f"| {s['models']} | {s.get('reused_tasks', 0)} | {best} |"
                 )
         lines.append("")
     train = summary["stages"].get("train", {})

@@ -1,81 +1,130 @@
-"""Law (SPEC §8): the same config and data twice give identical leaderboards, parameters, metrics.
+"""Laws (SPEC §8): the same config and data give the same models, whatever happens to the run.
 
-Upstream stages run once; two run directories get copies of their outputs, then tune and train run
-in each. Trial caps (not the time budget) end every study, as the law requires.
+- A whole `swingml run` twice from scratch gives identical outputs: every Parquet file (timing
+  columns aside), the selected features, the tuned parameters, the champions' hold-out metrics.
+- A run SIGKILLed at a random moment during tuning and re-run ends with those same outputs.
+- With a minutes budget, a resumed tuning charges the work it reuses what it cost when it ran, so
+  every stage is granted what the uninterrupted attempt granted it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-import pandas as pd
+import psutil
 import pytest
-from rich.console import Console
 
 from swingml.config import load_config
-from swingml.pipeline import StageContext, run_stage
-from swingml.store import RunStore
+from swingml.rundiff import differences, outputs
+from swingml.tuning import budget
 
-OVERRIDES = (
-    "data.symbols=[BTCUSDT, ETHUSDT]",
-    "grid.windows=[3]",
-    "tuning.budget=30",
-)
-INPUTS = ("candles", "features", "targets", "prep", "selection", "manifest.json")
-VOLATILE = ["wall_s", "spent_s"]
+OVERRIDES = ("data.symbols=[BTCUSDT, ETHUSDT]", "grid.windows=[3]")
 
 
-def _context(run_dir: Path) -> StageContext:
-    config = load_config("integration-test", (), OVERRIDES, run_dir)
-    store = RunStore(run_dir)
-    store.root.mkdir(parents=True, exist_ok=True)
-    return StageContext(config, store, Console(stderr=True, quiet=True))
+def _command(run_dir: Path, *stage: str, extra: tuple[str, ...] = ()) -> list[str]:
+    sets = [arg for o in (*OVERRIDES, *extra) for arg in ("--set", o)]
+    command = [sys.executable, "-m", "swingml.cli", *(stage or ("run",))]
+    return [*command, "--profile", "integration-test", "--run-dir", str(run_dir), *sets]
 
 
-def _tune_and_train(source: Path, run_dir: Path) -> None:
-    for name in INPUTS:
-        path = source / name
-        if path.is_dir():
-            shutil.copytree(path, run_dir / name)
-        elif path.is_file():
-            shutil.copy2(path, run_dir / name)
-    ctx = _context(run_dir)
-    run_stage("tune", ctx)
-    run_stage("train", ctx)
+def _run(run_dir: Path, *stage: str, extra: tuple[str, ...] = ()) -> None:
+    done = subprocess.run(
+        _command(run_dir, *stage, extra=extra),
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
-def _frame(run_dir: Path, *parts: str) -> pd.DataFrame:
-    frame = pd.read_parquet(run_dir.joinpath(*parts))
-    return frame.drop(columns=[c for c in VOLATILE if c in frame.columns])
+def _kill_when(command: list[str], ready: list[Path], delay_s: float) -> None:
+    """Start ``command``; once every path in ``ready`` exists, wait ``delay_s``, then SIGKILL
+    the whole process group (parent and workers) and check that nothing outlived it."""
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 400
+    while not all(p.exists() for p in ready):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "the run never reached the kill point"
+        time.sleep(0.05)
+    time.sleep(delay_s)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    family = psutil.Process(proc.pid).children(recursive=True)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    _, alive = psutil.wait_procs(family, timeout=10)
+    assert alive == [], "workers outlived the killed run"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    _run(run_dir)
+    return run_dir
 
 
 @pytest.mark.slow
-def test_same_inputs_twice_give_identical_results(tmp_path: Path) -> None:
-    source = tmp_path / "source"
-    ctx = _context(source)
-    ctx.store.write_manifest(ctx.config.model_dump(mode="json"), {})
-    for stage in ("data", "features", "targets", "prep", "select"):
-        run_stage(stage, ctx)
-    first, second = tmp_path / "a", tmp_path / "b"
-    _tune_and_train(source, first)
-    _tune_and_train(source, second)
+def test_a_whole_run_twice_gives_identical_outputs(reference: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    _run(again)
+    names = outputs(reference)
+    assert "training/holdout.parquet" in names and "tuning/stage4/results.parquet" in names
+    assert any(n.startswith("predictions/") for n in names)
+    assert differences(reference, again) == []
 
-    for parts in (
-        ("tuning", "stage1", "leaderboard.parquet"),
-        ("tuning", "stage2", "results.parquet"),
-        ("tuning", "stage3", "results.parquet"),
-        ("tuning", "stage4", "results.parquet"),
-    ):
-        pd.testing.assert_frame_equal(_frame(first, *parts), _frame(second, *parts))
-    best_a = json.loads((first / "tuning" / "best_params.json").read_text())
-    best_b = json.loads((second / "tuning" / "best_params.json").read_text())
-    assert best_a == best_b and len(best_a) == 4
-    holdout_a = _frame(first, "training", "holdout.parquet")
-    holdout_b = _frame(second, "training", "holdout.parquet")
-    pd.testing.assert_frame_equal(holdout_a, holdout_b)
-    models = sorted((first / "training" / "models").glob("*.txt"))
-    assert len(models) == 4
-    for model in models:
-        assert model.read_text() == (second / "training" / "models" / model.name).read_text()
+
+@pytest.mark.slow
+def test_a_run_killed_during_tuning_and_rerun_gives_identical_outputs(
+    reference: Path, tmp_path: Path
+) -> None:
+    seed = random.randrange(10_000)
+    rng = random.Random(seed)
+    stage = rng.choice((1, 2, 3, 4))
+    killed = tmp_path / "killed"
+    ready = [killed / "tasks" / f"tune-stage{stage}"]
+    _kill_when(_command(killed), ready, rng.uniform(0.0, 1.0))
+    assert not (killed / "training" / "holdout.parquet").exists(), f"seed {seed}: killed too late"
+    _run(killed)
+    assert differences(reference, killed) == [], f"kill seed {seed} (in tuning stage {stage})"
+    ledger = json.loads((killed / "tuning" / "budget.json").read_text())
+    reused = sum(s["reused_tasks"] for s in ledger["stages"].values())
+    assert stage == 1 or reused > 0, f"seed {seed}: the re-run reused no tuning task"
+
+
+@pytest.mark.slow
+def test_a_resumed_minutes_budget_grants_every_stage_what_the_first_attempt_did(
+    reference: Path, tmp_path: Path
+) -> None:
+    minutes = ("tuning.budget_unit=minutes", "tuning.budget=0.75")
+    run_dir = tmp_path / "minutes"
+    run_dir.mkdir()
+    for name in ("candles", "features", "targets", "prep", "selection", "manifest.json"):
+        source = reference / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy2
+        copy(source, run_dir / name)
+    ledger_path = run_dir / "tuning" / "budget.json"
+    _kill_when(_command(run_dir, "tune", extra=minutes), [run_dir / "tasks" / "tune-stage3"], 0.5)
+    first = json.loads(ledger_path.read_text())["stages"]
+    assert set(first) == {"1", "2"}, "the kill was meant to land in stage 3"
+    _run(run_dir, "tune", extra=minutes)
+    second = json.loads(ledger_path.read_text())["stages"]
+
+    for number in ("1", "2"):  # reused whole: charged what they cost the first time
+        assert second[number]["reused_tasks"] > 0
+        assert second[number]["spent_s"] == first[number]["spent_s"]
+        assert second[number]["budget_s"] == first[number]["budget_s"]
+    config = load_config("integration-test", (), (*OVERRIDES, *minutes), run_dir)
+    total = config.tuning.budget * 60.0
+    spent = [first["1"]["spent_s"], first["2"]["spent_s"]]
+    expected = budget.grant(total, config.tuning.shares, spent)
+    assert second["3"]["budget_s"] == pytest.approx(expected.budget_s, abs=1e-2)

@@ -58,3 +58,13 @@ def test_bad_inputs_are_refused() -> None:
         account(600.0, SHARES, [-1.0])
     with pytest.raises(ValueError):
         stage_shares(600.0, (0.5, 0.6, 0.0, 0.0))
+
+
+def test_trials_are_dealt_evenly_within_caps_and_every_study_gets_one() -> None:
+    from swingml.tuning.budget import split_trials
+
+    assert split_trials(10, [4, 4, 4]) == [4, 3, 3]
+    assert split_trials(100, [40, 5, 40]) == [40, 5, 40]  # caps bind; the rest is left unspent
+    assert split_trials(2, [3, 3, 3, 3]) == [1, 1, 1, 1]  # at least one trial each
+    assert split_trials(50, [30, 10, 30]) == [20, 10, 20]
+    assert split_trials(7, []) == []

@@ -126,3 +126,34 @@ def test_a_baseline_study_also_scores_the_defaults(tmp_path: Path, rows: Variant
     plain = run_study(_plan(tmp_path / "t.log", 1), rows)
     assert np.isnan(plain.baseline_score)
     assert plain.best_score == result.best_score
+
+
+def test_a_study_killed_midway_and_resumed_equals_the_uninterrupted_study(
+    tmp_path: Path, rows: VariantRows
+) -> None:
+    """A trials budget replays: 3 trials, a kill mid-trial, then 8 ends as 8 uninterrupted."""
+    whole = run_study(_plan(tmp_path / "whole.log", 40, n_trials=8, space=SEED), rows)
+    journal = tmp_path / "killed.log"
+    run_study(_plan(journal, 40, n_trials=3, space=SEED), rows)
+    stale = optuna.load_study(
+        study_name="stage3-BTCUSDT-w5-high", storage=storage_for(journal, None)
+    )
+    stale.ask()  # the trial a killed worker left RUNNING
+    resumed = run_study(_plan(journal, 40, n_trials=8, space=SEED), rows)
+    assert whole.trials == resumed.trials == 8
+    assert resumed.best_params == whole.best_params
+    assert resumed.fold_scores == whole.fold_scores
+
+    def sampled(path: Path) -> list[dict[str, object]]:
+        study = optuna.load_study(
+            study_name="stage3-BTCUSDT-w5-high", storage=storage_for(path, None)
+        )
+        done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return [t.params for t in study.get_trials(states=done)]
+
+    assert sampled(journal) == sampled(tmp_path / "whole.log")
+
+
+def test_a_trial_count_ignores_the_clock(tmp_path: Path, rows: VariantRows) -> None:
+    result = run_study(_plan(tmp_path / "s.log", 40, n_trials=5, time_limit_s=0.0), rows)
+    assert result.trials == 5

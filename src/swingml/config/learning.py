@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from swingml.config._model import Section
@@ -44,13 +46,19 @@ class SelectionConfig(Section):
 
 
 class TuningConfig(Section):
-    """The four budgeted tuning stages; ``budget`` is wall minutes on the configured workers."""
+    """The four budgeted tuning stages.
 
-    budget: float = Field(default=6.0, gt=0.0)
+    ``budget`` is trials of the whole tuning (``budget_unit: trials``: machine-independent, the
+    same run gives the same models anywhere) or wall minutes on the configured workers
+    (``minutes``: a cloud budget; each study's trial count is recorded and replayed on a re-run).
+    """
+
+    budget: float = Field(default=2600.0, gt=0.0)
+    budget_unit: Literal["minutes", "trials"] = "trials"
     shares: tuple[float, float, float, float] = (0.25, 0.15, 0.35, 0.25)
     cv_folds: int = Field(default=5, ge=2)
     max_trials_stage2: int = Field(default=40, ge=1)
-    max_trials_stage3: int = Field(default=20, ge=1)
+    max_trials_stage3: int = Field(default=12, ge=1)
     max_trials_stage4: int = Field(default=10, ge=1)
     stage4_models: int = Field(default=36, ge=1)
     num_rounds: int = Field(default=300, ge=10)

@@ -9,7 +9,8 @@ is in ``swingml.tuning``. Files written:
 - ``tuning/stage<N>/results.parquet`` (N = 2..4: one row per study)
 - ``tuning/studies/stage<N>/<model>-<key>.log`` (Optuna journals, resumable)
 - ``tuning/folds/<main_id>.json`` (the rolling CV folds of stage 3)
-- ``tuning/budget.json`` (the ledger) and ``tuning/best_params.json`` (what training uses)
+- ``tuning/budget.json`` (the ledger), ``tuning/trials.json`` (what each task ran, replayed by a
+  re-run) and ``tuning/best_params.json`` (what training uses)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,9 @@ from swingml.tuning.stages import (
 
 FINAL_FEATURES = ("selection", "final_features.json")
 LEDGER = ("tuning", "budget.json")
+TRIALS = ("tuning", "trials.json")
 BEST_PARAMS = ("tuning", "best_params.json")
-TASK_VERSION = "tune-4"
+TASK_VERSION = "tune-5"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""
@@ -210,12 +212,16 @@ def screen_task(
     min_rows: int,
     time_share_s: float,
     deadline: float,
-) -> list[dict[str, Any]]:
-    """Stage 1 for one main variant: every variant with default parameters, in its time share.
+    max_variants: int | None,
+) -> dict[str, Any]:
+    """Stage 1 for one main variant: every variant with default parameters, in its time share
+    (or, with ``max_variants``, its count of trials).
 
     Variants that share event rows (same kind and s, different k) are binned once; the sets
     with the most events (smallest s) come first, so a cut-short task still covers both kinds.
+    Returns the rows and the task's wall time (what a resumed run charges when it reuses them).
     """
+    began = time.perf_counter()
     stop = min(time.time() + time_share_s, deadline)
     groups: dict[tuple[float, str], list[Variant]] = {}
     for variant_id in variant_ids:
@@ -227,8 +233,8 @@ def screen_task(
         mask = np.logical_and.reduce([e.dev for e in events])
         labels = {v.id: e.y[mask] for v, e in zip(group, events, strict=True)}
         event_sets.append((events[0].rows(mask), labels))
-    rows = screen_all(event_sets, {}, cv, settings, min_rows, stop)
-    return [r.__dict__ for r in rows]
+    rows = screen_all(event_sets, {}, cv, settings, min_rows, stop, max_variants)
+    return {"rows": [r.__dict__ for r in rows], "wall_s": time.perf_counter() - began}
 
 
 def study_task(
@@ -240,14 +246,16 @@ def study_task(
     plan: StudyPlan,
     deadline: float,
 ) -> StudyResult:
-    """Stages 2-4: one study of one model, within its time limit and the stage deadline."""
+    """Stages 2-4: one study of one model, within its trial count or time limit and deadline."""
+    began = time.perf_counter()
     events = load_events(root, Variant.from_id(variant_id), features, cutoff, horizon)
     rows = events.rows(events.dev)
     limit = max(min(plan.time_limit_s, deadline - time.time()), 0.0)
     result = run_study(replace(plan, time_limit_s=limit), rows)
     folds = make_folds(rows.bars, horizon, plan.cv)
     report = folds_report(folds, rows.bars, pd.Series(events.stamps)) if folds else []
-    return replace(result, extra={"folds": report, "horizon": horizon})
+    extra = {"folds": report, "horizon": horizon, "wall_s": time.perf_counter() - began}
+    return replace(result, extra=extra)
 
 
 # ---- the stages (parent side) ------------------------------------------------------------------
@@ -262,6 +270,25 @@ class StageReport:
     trials: int
     best_score: float
     models: int
+    reused_tasks: int = 0
+    reused_s: float = 0.0
+    """Recorded wall of the reused tasks, spread over the workers: what they cost when they ran."""
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """What each task ran (trials, or variants screened), by model: replayed by a re-run."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a stage may spend: ``limit`` seconds or trials, and the counts to replay."""
+
+    unit: str
+    limit: float
+    replay: Mapping[str, int]
+
+    @property
+    def trials(self) -> bool:
+        """Whether the budget is counted in trials (else wall seconds)."""
+        return self.unit == "trials"
 
 
 def _workers(config: Config) -> int:
@@ -289,6 +316,12 @@ def _config_hash(config: Config) -> str:
 
 def _failed(results: Sequence[TaskResult]) -> int:
     return sum(not r.ok for r in results)
+
+
+def _reused(results: Sequence[TaskResult], wall: Callable[[Any], float], slots: int) -> float:
+    """The recorded wall time of the reused tasks, as stage wall time on ``slots`` workers."""
+    recorded = sum(wall(r.value) for r in results if r.ok and r.reused)
+    return recorded / max(slots, 1)
 
 
 def _read_frame(store: RunStore, *parts: str, hint: str) -> pd.DataFrame:
@@ -344,19 +377,37 @@ def _screen_weights(
     }
 
 
-def _stage1(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
+def _screen_counts(
+    grant: Grant, groups: Mapping[str, Sequence[Variant]], order: Sequence[str]
+) -> dict[str, int | None]:
+    """Per main variant, how many variants its stage-1 task screens (None: until its deadline).
+
+    A replayed count wins; with a trials budget, the stage's trials are dealt to the tasks by
+    their number of variants (largest first); in minutes, the clock decides.
+    """
+    counts: dict[str, int | None] = {m: grant.replay.get(m) for m in order}
+    if grant.trials:
+        dealt = budget.split_trials(int(grant.limit), [len(groups[m]) for m in order])
+        for main_id, count in zip(order, dealt, strict=True):
+            counts[main_id] = counts[main_id] if counts[main_id] is not None else count
+    return counts
+
+
+def _stage1(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
     config, store = ctx.config, ctx.store
     stage = spec(1)
-    usable = max(budget_s - STARTUP_S, 0.0)
-    deadline = time.time() + usable
+    usable = max(grant.limit - STARTUP_S, 0.0) if not grant.trials else 0.0
+    deadline = time.time() + usable if not grant.trials else float("inf")
     cv, settings = _cv(config, stage), _settings(config, stage)
     groups = main_variants(config)
     weights = _screen_weights(config, store, groups)
     slots = min(_workers(config), len(groups))
     capacity = SLACK * usable * slots / max(sum(weights.values()), 1.0)
-    tasks: list[Task] = []
     # the largest first (longest-processing-time order packs the workers best)
-    for main_id in sorted(groups, key=lambda m: -weights[m]):
+    order = sorted(groups, key=lambda m: -weights[m])
+    counts = _screen_counts(grant, groups, order)
+    tasks: list[Task] = []
+    for main_id in order:
         group = groups[main_id]
         ids = [v.id for v in group]
         horizon = group[0].horizon(config.targets)
@@ -369,13 +420,17 @@ def _stage1(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
             cv,
             settings,
             config.tuning.min_train_rows,
-            weights[main_id] * capacity,
+            weights[main_id] * capacity if not grant.trials else float("inf"),
             deadline,
+            counts[main_id],
         )
-        key = task_key(screen_task, TASK_VERSION, ids, inputs.fingerprint, _config_hash(config))
+        # a replayed count repeats what the cached result did, so only a trials budget keys it
+        count = counts[main_id] if grant.trials else None
+        parts = (ids, count, inputs.fingerprint, _config_hash(config))
+        key = task_key(screen_task, TASK_VERSION, *parts)
         tasks.append(Task(key, screen_task, args, label=main_id))
     results = make_executor(config, store, ctx.console).run("tune-stage1", tasks)
-    rows = [row for r in results if r.ok for row in r.value]
+    rows = [row for r in results if r.ok for row in r.value["rows"]]
     scored = pd.DataFrame(
         rows,
         columns=[
@@ -398,7 +453,21 @@ def _stage1(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
     write_parquet_atomic(store.path("tuning", "stage1", "best.parquet"), best)
     trained = int((board["wall_s"] > 0).sum()) if len(board) else 0
     top = float(board["score"].max()) if len(board) else float("nan")
-    return StageReport(len(tasks), _failed(results), trained, top, len(best))
+    screened = {
+        task.label: sum(row["wall_s"] > 0 for row in result.value["rows"])
+        for task, result in zip(tasks, results, strict=True)
+        if result.ok
+    }
+    return StageReport(
+        len(tasks),
+        _failed(results),
+        trained,
+        top,
+        len(best),
+        reused_tasks=sum(r.reused for r in results),
+        reused_s=_reused(results, lambda value: float(value["wall_s"]), slots),
+        counts=screened,
+    )
 
 
 def _study_tasks(
@@ -408,13 +477,20 @@ def _study_tasks(
     stage: StageSpec,
     models: pd.DataFrame,
     start: Mapping[str, Mapping[str, ParamValue]],
-    budget_s: float,
+    grant: Grant,
 ) -> tuple[list[Task], float]:
-    """One study task per row of ``models``; each gets an equal slice of the stage's wall time."""
+    """One study task per row of ``models``; each gets an equal slice of the stage's wall time,
+    or of its trials (never more than the stage's trial cap), or the count it ran before."""
     workers = min(_workers(config), max(len(models), 1))
-    usable = max(budget_s - STARTUP_S, 0.0)
+    usable = max(grant.limit - STARTUP_S, 0.0) if not grant.trials else float("inf")
     per_study = usable * workers / max(len(models), 1)
     deadline = time.time() + usable
+    ids = [str(m) for m in models["main_id"]] if len(models) else []
+    cap = stage.max_trials(config.tuning)
+    dealt = budget.split_trials(int(grant.limit), [cap] * len(ids)) if grant.trials else []
+    n_trials: dict[str, int | None] = {m: grant.replay.get(m) for m in ids}
+    for main_id, count in zip(ids, dealt, strict=False):
+        n_trials[main_id] = n_trials[main_id] if n_trials[main_id] is not None else count
     tasks: list[Task] = []
     for row in models.to_dict("records"):
         main_id, variant_id = str(row["main_id"]), str(row["variant_id"])
@@ -427,6 +503,7 @@ def _study_tasks(
             stage.number,
             variant_id,
             json.dumps(optimum, sort_keys=True),
+            n_trials[main_id] if grant.trials else None,
             inputs.fingerprint,
             _config_hash(config),
         )
@@ -444,6 +521,7 @@ def _study_tasks(
             start_params=optimum,
             baseline=stage.baseline,
             study_name=f"stage{stage.number}-{main_id}-{key.rsplit('-', 1)[-1]}",
+            n_trials=n_trials[main_id],
         )
         horizon = variant.horizon(config.targets)
         args = (inputs.root, variant_id, inputs.features, inputs.cutoff, horizon, plan, deadline)
@@ -462,10 +540,10 @@ def _run_studies(
     stage: StageSpec,
     models: pd.DataFrame,
     start: Mapping[str, Mapping[str, ParamValue]],
-    budget_s: float,
+    grant: Grant,
 ) -> tuple[pd.DataFrame, StageReport]:
     config, store = ctx.config, ctx.store
-    tasks, _ = _study_tasks(config, store, inputs, stage, models, start, budget_s)
+    tasks, _ = _study_tasks(config, store, inputs, stage, models, start, grant)
     results = make_executor(config, store, ctx.console).run(f"tune-stage{stage.number}", tasks)
     rows: list[dict[str, Any]] = []
     for model, result in zip(models.to_dict("records"), results, strict=True):
@@ -525,7 +603,17 @@ def _run_studies(
     write_parquet_atomic(store.path("tuning", f"stage{stage.number}", "results.parquet"), frame)
     top = float(frame["score"].max()) if len(frame) else float("nan")
     trials = int(frame["trials"].sum()) if len(frame) else 0
-    report = StageReport(len(tasks), _failed(results), trials, top, len(frame))
+    slots = min(_workers(config), max(len(tasks), 1))
+    report = StageReport(
+        len(tasks),
+        _failed(results),
+        trials,
+        top,
+        len(frame),
+        reused_tasks=sum(r.reused for r in results),
+        reused_s=_reused(results, lambda value: float(value.extra.get("wall_s", 0.0)), slots),
+        counts={str(m): int(t) for m, t in zip(frame["main_id"], frame["trials"], strict=True)},
+    )
     return frame, report
 
 
@@ -544,12 +632,12 @@ def _stage1_best(store: RunStore) -> pd.DataFrame:
     )
 
 
-def _stage2(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
+def _stage2(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
     reps = window_representatives(_stage1_best(ctx.store))
-    return _run_studies(ctx, inputs, spec(2), reps, {}, budget_s)[1]
+    return _run_studies(ctx, inputs, spec(2), reps, {}, grant)[1]
 
 
-def _stage3(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
+def _stage3(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
     best = _stage1_best(ctx.store)
     stage2 = _read_frame(
         ctx.store,
@@ -565,7 +653,7 @@ def _stage3(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
         for row in best.to_dict("records")
         if int(row["w"]) in by_window
     }
-    return _run_studies(ctx, inputs, stage, best, start, budget_s)[1]
+    return _run_studies(ctx, inputs, stage, best, start, grant)[1]
 
 
 def _stage3_results(store: RunStore) -> pd.DataFrame:
@@ -574,14 +662,14 @@ def _stage3_results(store: RunStore) -> pd.DataFrame:
     )
 
 
-def _stage4(ctx: StageContext, inputs: Inputs, budget_s: float) -> StageReport:
+def _stage4(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
     stage3 = _stage3_results(ctx.store)
     top = top_models(stage3, ctx.config.tuning.stage4_models)
     start = {str(k): v for k, v in _params_by(top, "main_id").items()}
-    return _run_studies(ctx, inputs, spec(4), top, start, budget_s)[1]
+    return _run_studies(ctx, inputs, spec(4), top, start, grant)[1]
 
 
-RUNNERS: dict[int, Callable[[StageContext, Inputs, float], StageReport]] = {
+RUNNERS: dict[int, Callable[[StageContext, Inputs, Grant], StageReport]] = {
     1: _stage1,
     2: _stage2,
     3: _stage3,
@@ -645,7 +733,8 @@ def _details(config: Config, ledger: Mapping[str, Any]) -> dict[str, Any]:
     stages = ledger.get("stages", {})
     spent = sum(float(s.get("spent_s", 0.0)) for s in stages.values())
     details: dict[str, Any] = {
-        "budget_s": round(config.tuning.budget * 60.0, 3),
+        "budget_unit": config.tuning.budget_unit,
+        "budget_s": round(_total(config), 3),
         "spent_s": round(spent, 3),
     }
     for number in sorted(stages, key=int):
@@ -653,35 +742,89 @@ def _details(config: Config, ledger: Mapping[str, Any]) -> dict[str, Any]:
     return details
 
 
+def _total(config: Config) -> float:
+    """The whole tuning budget in its unit: seconds (minutes x 60) or trials."""
+    tuning = config.tuning
+    return tuning.budget * 60.0 if tuning.budget_unit == "minutes" else tuning.budget
+
+
+def _stage_key(inputs: Inputs, config: Config, number: int, spent_before: Sequence[float]) -> str:
+    """What a stage's work depends on: its inputs, the config and the earlier stages' spend."""
+    return task_key(
+        run_stages, TASK_VERSION, number, spent_before, inputs.fingerprint, _config_hash(config)
+    )
+
+
+def _replay(store: RunStore, number: int, key: str) -> dict[str, int]:
+    """The counts the tasks of this stage ran when the same stage (same key) ran before."""
+    path = store.path(*TRIALS)
+    recorded = read_json(path).get(f"stage{number}", {}) if path.is_file() else {}
+    if recorded.get("key") != key:
+        return {}
+    return {str(m): int(n) for m, n in recorded.get("counts", {}).items()}
+
+
+def _record(store: RunStore, number: int, key: str, counts: Mapping[str, int]) -> None:
+    path = store.path(*TRIALS)
+    data: dict[str, Any] = read_json(path) if path.is_file() else {}
+    data[f"stage{number}"] = {"key": key, "counts": dict(sorted(counts.items()))}
+    write_json_atomic(path, data)
+
+
+def _spent(
+    grant: Grant, report: StageReport, wall_s: float, previous: Mapping[str, Any], key: str
+) -> float:
+    """What the stage is charged: its trials, or the wall it took plus the recorded cost of the
+    work it reused; a stage that reused everything is charged what it was charged before."""
+    if grant.trials:
+        return float(report.trials)
+    if report.reused_tasks == report.tasks and previous.get("key") == key:
+        return float(previous["spent_s"])
+    return wall_s + report.reused_s
+
+
 def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
-    """Run the given tuning stages in order, each within its share plus carried-over time.
+    """Run the given tuning stages in order, each within its share plus carried-over budget.
 
     Stage 1 may borrow up to its own share again to screen every variant; the overrun is a debt
-    the later stages pay, so the four stages together keep to ``tuning.budget``.
+    the later stages pay, so the four stages together keep to ``tuning.budget``. Work reused from
+    an earlier attempt is charged what it cost then, and the counts each task ran are recorded
+    and replayed, so a resumed run grants every stage what the uninterrupted run would have.
     """
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
     if inputs.dropped:
         ctx.console.print(f"leak guard dropped {len(inputs.dropped)} selected column(s)")
-    total_s = config.tuning.budget * 60.0
+    unit = config.tuning.budget_unit
     ledger = _ledger(store)
     tasks = failed = 0
     for number in numbers:
         spent_before = [
             float(ledger["stages"].get(str(n), {}).get("spent_s", 0.0)) for n in range(1, number)
         ]
-        account = budget.grant(total_s, config.tuning.shares, spent_before)
-        limit_s = spec(number).limit_s(account.budget_s, account.share_s)
+        account = budget.grant(_total(config), config.tuning.shares, spent_before)
+        limit = spec(number).limit_s(account.budget_s, account.share_s)
+        key = _stage_key(inputs, config, number, spent_before)
+        grant = Grant(unit, limit, _replay(store, number, key))
         start = time.perf_counter()
-        report = RUNNERS[number](ctx, inputs, limit_s)
-        spent = time.perf_counter() - start
+        report = RUNNERS[number](ctx, inputs, grant)
+        wall = time.perf_counter() - start
+        previous = ledger["stages"].get(str(number), {})
+        spent = _spent(grant, report, wall, previous, key)
+        _record(store, number, key, report.counts)
         ledger["stages"][str(number)] = {
             "name": spec(number).name,
+            "unit": unit,
+            "key": key,
             "budget_s": round(account.budget_s, 3),
-            "limit_s": round(limit_s, 3),
+            "limit_s": round(limit, 3),
             "share_s": round(account.share_s, 3),
             "carried_over_s": round(account.carried_over_s, 3),
             "spent_s": round(spent, 3),
+            "wall_s": round(wall, 3),
+            "reused_tasks": report.reused_tasks,
+            "reused_s": round(report.reused_s, 3),
+            "replayed_tasks": len(grant.replay),
             "trials": report.trials,
             "models": report.models,
             "best_score": None if not np.isfinite(report.best_score) else report.best_score,
@@ -691,10 +834,12 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
         write_json_atomic(store.path(*BEST_PARAMS), best_params(store))
         tasks += report.tasks
         failed += report.failed
+        what = "trial(s)" if grant.trials else "s"
         ctx.console.print(
             f"tuning stage {number}: {report.models} model(s), {report.trials} trial(s), "
-            f"{spent:.1f} s of {account.budget_s:.1f} s"
-            + (f" (may borrow up to {limit_s:.1f} s)" if limit_s > account.budget_s else "")
+            f"{report.reused_tasks} of {report.tasks} task(s) reused, "
+            f"spent {spent:.1f} of {account.budget_s:.1f} {what}"
+            + (f" (may borrow up to {limit:.1f})" if limit > account.budget_s else "")
         )
     return StageOutcome(tasks=tasks, failed_tasks=failed, details=_details(config, ledger))
 

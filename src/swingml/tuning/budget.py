@@ -1,9 +1,11 @@
-"""Budget accounting across the four tuning stages (SPEC §8): shares plus carried-over time.
+"""Budget accounting across the four tuning stages (SPEC §8): shares plus carried-over budget.
 
-Stage ``i`` may spend its share of the total plus whatever the stages before it left unused; the
-unused part passes on. An overrun passes on too, as a debt the next stages pay from their shares
-(never below zero), so the stages together stay within the total: stage 1 may borrow to screen
-every variant once (see ``StageSpec.may_borrow``). Pure arithmetic, so it is tested on its own.
+The budget is wall seconds (``tuning.budget_unit: minutes``) or trials (``trials``); the rules are
+the same in both units. Stage ``i`` may spend its share of the total plus whatever the stages
+before it left unused; the unused part passes on. An overrun passes on too, as a debt the next
+stages pay from their shares (never below zero), so the stages together stay within the total:
+stage 1 may borrow to screen every variant once (see ``StageSpec.may_borrow``). Pure arithmetic,
+so it is tested on its own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class StageBudget:
-    """One stage's wall-time account, in seconds."""
+    """One stage's account, in the budget's unit (seconds or trials; the ``_s`` names are kept)."""
 
     stage: int
     share_s: float
@@ -70,3 +72,21 @@ def grant(total_s: float, shares: Sequence[float], spent_before: Sequence[float]
     previous = account(total_s, shares, spent_before)
     carried = previous[-1].left_s if previous else 0.0
     return StageBudget(stage + 1, own[stage], carried, 0.0)
+
+
+def split_trials(total: int, caps: Sequence[int]) -> list[int]:
+    """``total`` trials dealt to studies in turn, one at a time, none beyond its cap.
+
+    Every study gets at least one trial (a study that runs nothing says nothing), so the sum may
+    exceed a small ``total``; the split depends on nothing but its arguments, so it replays.
+    """
+    counts = [1 if cap > 0 else 0 for cap in caps]
+    left = max(total - sum(counts), 0)
+    while left > 0:
+        open_ = [i for i, cap in enumerate(caps) if counts[i] < cap]
+        if not open_:
+            break
+        for i in open_[:left]:
+            counts[i] += 1
+        left -= min(len(open_), left)
+    return counts

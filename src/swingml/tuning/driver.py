@@ -60,6 +60,27 @@ def study_seed(base: int, stage: int, model_id: str) -> int:
     return (base * 1_000_003 + stage * 7919 + zlib.crc32(model_id.encode())) % (2**31 - 1)
 
 
+class ReplayableTPESampler(optuna.samplers.TPESampler):
+    """TPE whose randomness for a trial depends only on the seed and the trials finished before.
+
+    Optuna's TPE draws from one generator that advances with every trial, so a study resumed
+    after a kill (a fresh sampler over the same journal) would sample other parameters than the
+    uninterrupted study. Reseeding before each trial from ``(seed, finished trials)`` makes the
+    resumed study continue exactly where the uninterrupted one went.
+    """
+
+    def __init__(self, seed: int, n_startup_trials: int) -> None:
+        super().__init__(seed=seed, n_startup_trials=n_startup_trials)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        done = len(study.get_trials(deepcopy=False, states=DONE_STATES))
+        seed = (self._base_seed * 1_000_003 + done) % (2**31 - 1)
+        self._rng.rng.seed(seed)
+        self._random_sampler._rng.rng.seed(seed)
+        super().before_trial(study, trial)
+
+
 @dataclass(frozen=True)
 class StudyPlan:
     """Everything one study needs besides its data."""
@@ -77,6 +98,8 @@ class StudyPlan:
     start_params: Mapping[str, ParamValue] | None = None
     study_name: str = ""
     baseline: bool = False
+    n_trials: int | None = None
+    """Run exactly this many trials (a trials budget, or a replayed count), ignoring the clock."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +126,9 @@ class StudyResult:
 def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
     """Run (or resume) one study until its trial cap or time limit; at least one trial finishes.
 
-    The first trial is ``plan.start_params`` (projected onto the space) when given; the sampler is
+    With ``plan.n_trials`` the study runs exactly that many trials (finished ones included) and
+    the clock plays no part, so the same plan gives the same study on any machine. The first
+    trial is ``plan.start_params`` (projected onto the space) when given; the sampler is
     TPE seeded per stage and model; the Wilcoxon pruner stops trials whose fold scores are
     significantly below the best trial's.
     """
@@ -114,8 +139,8 @@ def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
         return StudyResult(plan.model_id, plan.variant_id, {}, float("nan"), (), (), 0, 0, 0.0, 0)
     full = binned_dataset(rows.X, rows.feature_names, plan.settings.threads, plan.settings.max_bin)
     labels = np.asarray(rows.y, dtype=np.int64)
-    sampler = optuna.samplers.TPESampler(
-        seed=study_seed(plan.settings.seed, plan.stage, plan.model_id), n_startup_trials=5
+    sampler = ReplayableTPESampler(
+        study_seed(plan.settings.seed, plan.stage, plan.model_id), n_startup_trials=5
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -127,7 +152,11 @@ def run_study(plan: StudyPlan, rows: VariantRows) -> StudyResult:
     if plan.start_params and not study.trials:
         study.enqueue_trial(snap(plan.start_params, plan.space), skip_if_exists=True)
     objective = make_objective(full, labels, folds, plan.space, plan.settings)
-    remaining = max(plan.max_trials - done, 0)
+    if plan.n_trials is not None:
+        study.optimize(objective, n_trials=max(plan.n_trials - done, 0))
+        remaining = 0
+    else:
+        remaining = max(plan.max_trials - done, 0)
     if remaining and not _has_complete(study):
         study.optimize(objective, n_trials=1)
         remaining -= 1
@@ -274,18 +303,21 @@ def screen_all(
     settings: TrainSettings,
     min_rows: int,
     deadline: float,
+    max_variants: int | None = None,
 ) -> list[ScreenRow]:
-    """Screen several event sets in order until ``time.time()`` passes ``deadline``.
+    """Screen several event sets in order until ``time.time()`` passes ``deadline`` or, with
+    ``max_variants`` (a trials budget), until that many variants were screened.
 
-    Sets are screened until at least one variant has a score, whatever the time, so that every
-    main variant gets a ranked stage-1 model when it has one to give; variants not reached in time
-    are reported with a NaN score and zero wall time. Put the most informative sets (the most
-    events) first.
+    Sets are screened until at least one variant has a score, whatever the budget, so that every
+    main variant gets a ranked stage-1 model when it has one to give; variants not reached are
+    reported with a NaN score and zero wall time. Put the most informative sets (the most events)
+    first.
     """
     out: list[ScreenRow] = []
     for rows, labels in event_sets:
         scored = any(np.isfinite(r.lift) for r in out)
-        if scored and time.time() >= deadline:
+        reached = len(out) >= max_variants if max_variants is not None else time.time() >= deadline
+        if scored and reached:
             nan = float("nan")
             out.extend(ScreenRow(v, nan, nan, 0, 0, 0, 0, 0, 0, 0.0) for v in labels)
             continue

@@ -1,0 +1,25 @@
+"""Suite-wide rule: with ``CI`` set, a skipped test is a failed test.
+
+Tests skip where something they need is absent on a developer's machine (the real candles in
+``../shared/data``, a browser, a service). On CI that absence is a broken setup, and a skip would
+turn a red run green having tested nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped on CI, which must have what this test needs: {reason}"
