@@ -19,9 +19,10 @@ from rich.console import Console
 
 from swingml import pipeline
 from swingml.config import load_config
+from swingml.deploy.profile_check import check_profile
 from swingml.errors import BadInputError, NotBuiltError, SwingmlError
+from swingml.gcs_store import open_store
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import RunStore
 
 app = typer.Typer(
     help="Train, tune, register and serve LightGBM models of what follows crypto swing events.",
@@ -37,6 +38,8 @@ registry_app = typer.Typer(help="The MLflow model registry.", no_args_is_help=Tr
 app.add_typer(data_app, name="data")
 app.add_typer(predict_app, name="predict")
 app.add_typer(registry_app, name="registry")
+deploy_app = typer.Typer(help="Vertex AI: compile and submit the pipelines.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
 
 err_console = Console(stderr=True)
 
@@ -46,7 +49,10 @@ ProfileOpt = Annotated[
 ConfigOpt = Annotated[
     list[Path] | None, typer.Option("--config", "-c", help="Extra config file, layered on top.")
 ]
-RunDirOpt = Annotated[Path | None, typer.Option("--run-dir", help="Run directory (run.dir).")]
+RunDirOpt = Annotated[
+    str | None,
+    typer.Option("--run-dir", help="Run directory (run.dir): a folder or gs://bucket/path."),
+]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", "-s", help="Override: dotted.key=value (repeatable).")
 ]
@@ -54,10 +60,11 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on erro
 
 
 def _context(
-    profile: str | None, configs: list[Path] | None, run_dir: Path | None, sets: list[str] | None
+    profile: str | None, configs: list[Path] | None, run_dir: str | None, sets: list[str] | None
 ) -> StageContext:
     config = load_config(profile, configs or (), sets or (), run_dir)
-    store = RunStore(config.run.dir)
+    check_profile(config)
+    store = open_store(config.run.dir, config.run.work_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     store.write_manifest(config.model_dump(mode="json"), {})
     return StageContext(config=config, store=store, console=Console(stderr=True))
@@ -94,7 +101,7 @@ def _stage_command(
     stage: str,
     profile: str | None,
     configs: list[Path] | None,
-    run_dir: Path | None,
+    run_dir: str | None,
     sets: list[str] | None,
     debug: bool,
     fn: Callable[[StageContext], StageOutcome] | None = None,
@@ -129,7 +136,7 @@ def run(
     def body() -> None:
         ctx = _context(profile, config, run_dir, set_)
         pipeline.run_all(ctx)
-        ctx.console.print(f"run directory: {ctx.store.root}")
+        ctx.console.print(f"run directory: {getattr(ctx.store, 'uri', ctx.store.root)}")
 
     _guarded(debug, body)
 
@@ -152,6 +159,18 @@ def data_validate(
         debug,
         _stage_fn("swingml.stages.data:validate"),
     )
+
+
+@data_app.command("prepare")
+def data_prepare(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Stage data: validated candles of every symbol in the run's candles/ (reused if unchanged)."""
+    _stage_command("data", profile, config, run_dir, set_, debug)
 
 
 @data_app.command("fetch")
@@ -332,6 +351,61 @@ def report(
         ctx = _context(profile, config, run_dir, set_)
         summary = ctx.store.read_summary()
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+
+    _guarded(debug, body)
+
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Training pipeline YAML (the live one is written beside)."),
+]
+
+
+@deploy_app.command("compile")
+def deploy_compile(
+    profile: ProfileOpt = None,
+    output: OutputOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Compile the workflow and the live inference to Kubeflow Pipelines v2 YAML (offline)."""
+
+    def body() -> None:
+        from swingml.deploy.compile import compile_pipelines, pipeline_name
+
+        config = load_config(profile, (), set_ or ())
+        target = output or Path(f"{pipeline_name(config)}.yaml")
+        done = compile_pipelines(config, set_ or (), target)
+        typer.echo(f"training pipeline: {done.training}")
+        typer.echo(f"live pipeline: {done.live} (schedule: {done.cron} UTC)")
+
+    _guarded(debug, body)
+
+
+@deploy_app.command("submit")
+def deploy_submit(
+    profile: ProfileOpt = None,
+    set_: SetOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")
+    ] = False,
+    schedule: Annotated[
+        bool, typer.Option("--schedule", help="The live inference schedule instead of a run.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Submit the workflow to Vertex AI Pipelines (or create the live schedule)."""
+
+    def body() -> None:
+        from swingml.deploy.submit import build, offline_credentials, send
+
+        config = load_config(profile, (), set_ or ())
+        credentials = offline_credentials() if dry_run else None
+        request = build(config, set_ or (), schedule, credentials)
+        if dry_run:
+            typer.echo(json.dumps(request.body, indent=2, sort_keys=True))
+            return
+        typer.echo(f"submitted: {send(request, config)}")
 
     _guarded(debug, body)
 

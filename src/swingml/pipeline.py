@@ -76,6 +76,7 @@ def run_stage(name: str, ctx: StageContext, fn: StageFn | None = None) -> StageO
     """Run one stage, record its status, wall time and task counts in ``summary.json``."""
     stage_fn = fn if fn is not None else resolve(STAGES[name])
     ctx.store.root.mkdir(parents=True, exist_ok=True)
+    ctx.store.begin_stage(name)
     start = time.perf_counter()
     ctx.console.print(f"[bold]stage {name}[/bold] …")
     try:

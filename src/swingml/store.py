@@ -134,6 +134,9 @@ class RunStore:
         """The long-form target table of one symbol."""
         return self.path("targets", f"{symbol}.parquet")
 
+    def begin_stage(self, name: str) -> None:
+        """Called as a stage starts; a local run directory needs nothing (see ``gcs_store``)."""
+
     def read_summary(self) -> dict[str, Any]:
         """The current ``summary.json`` (an empty skeleton if none exists yet)."""
         path = self.path(SUMMARY)

@@ -30,6 +30,10 @@ COMMANDS = [
     ["registry"],
     ["registry", "list"],
     ["report"],
+    ["data", "prepare"],
+    ["deploy"],
+    ["deploy", "compile"],
+    ["deploy", "submit"],
 ]
 
 runner = CliRunner()

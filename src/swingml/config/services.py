@@ -47,10 +47,21 @@ class InferenceConfig(Section):
 
 
 class DeployConfig(Section):
-    """Vertex AI job settings, used only by the ``central-dev`` and cloud profiles."""
+    """Vertex AI job settings, used only by the ``central-dev`` and cloud profiles.
+
+    ``machine_type`` sizes every pipeline step (its vCPUs and memory become the steps' limits and
+    the local pool's worker count); ``accelerator_type``/``accelerator_count`` are added to the
+    variant-heavy steps (select, tune, train). ``pipeline_root`` null means
+    ``<staging_bucket>/pipeline_root``.
+    """
 
     project: str | None = None
-    region: str = "europe-west4"
+    region: str | None = "europe-west4"
     machine_type: str = "n2-standard-16"
     image: str | None = None
     staging_bucket: str | None = None
+    pipeline_root: str | None = None
+    service_account: str | None = None
+    accelerator_type: str | None = None
+    accelerator_count: int = Field(default=0, ge=0)
+    labels: dict[str, str] = Field(default_factory=dict)
