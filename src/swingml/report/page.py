@@ -251,8 +251,9 @@ def _champions_section(data: RunData, page: Page) -> str:
                 f'<td data-col="{esc(column)}" data-value="{esc(raw)}">{esc(fmt(value))}</td>'
             )
         caption = (
-            f"{c.row['variant_id']}: {fmt(c.row['holdout_rows'])} hold-out events, macro AP "
-            f"{fmt(c.row['holdout_macro_ap'])} (random {fmt(c.row['random_macro_ap'])}), lift "
+            f"{c.name} — {c.row['variant_id']}: {fmt(c.row['holdout_rows'])} hold-out events, "
+            f"macro AP {fmt(c.row['holdout_macro_ap'])} "
+            f"(random {fmt(c.row['random_macro_ap'])}), lift "
             f"{fmt(c.lift)} [{fmt(c.interval.low if c.interval else None)}, "
             f"{fmt(c.interval.high if c.interval else None)}]"
         )
