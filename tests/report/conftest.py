@@ -1,7 +1,7 @@
 """The run the report tests read: the integration-test profile end to end, built once per session.
 
-Built in-process through ``pipeline.run_all`` (as the contract tests build theirs), with a short
-tuning budget: the report needs every stage's files, not well-tuned models.
+Built in-process through ``pipeline.run_all`` (as the contract tests build theirs), with one (s, k)
+per event kind and a short tuning: the report needs every stage's files, not well-tuned models.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from swingml.store import RunStore, read_json, write_json_atomic
 PROFILE = "integration-test"
 SETS = (
     "tuning.budget=0.25",
+    "tuning.max_trials_stage2=1",
+    "tuning.max_trials_stage3=1",
+    "tuning.max_trials_stage4=1",
+    "training.num_rounds=60",
     "grid.s=[1.0]",
     "grid.k=[1.0]",
     "executor.max_concurrent_processes=2",
