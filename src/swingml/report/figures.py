@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from swingml.inference.store import stamps_ms
 from swingml.report.tables import Champion
 from swingml.training.metrics import NUM_CLASSES
 
@@ -41,12 +40,16 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
 def rounded(values: Any, digits: int = 5) -> list[Any]:
     """A numeric array as a JSON-ready list, rounded (NaN becomes None)."""
     array = np.round(np.asarray(values, dtype=np.float64), digits)
-    return [None if not np.isfinite(v) else float(v) for v in array]
+    finite = np.isfinite(array)
+    if finite.all():
+        result: list[Any] = array.tolist()
+        return result
+    return [v if ok else None for v, ok in zip(array.tolist(), finite.tolist(), strict=True)]
 
 
 def stamps(values: Any) -> list[int]:
     """Timestamps as epoch milliseconds (UTC); the axes that show them are typed ``date``."""
-    result: list[int] = stamps_ms(pd.Series(values)).tolist()
+    result: list[int] = pd.DatetimeIndex(values).as_unit("ms").asi8.tolist()  # UTC epoch
     return result
 
 
@@ -336,8 +339,8 @@ def timeline(symbol: str, events: pd.DataFrame, price: pd.DataFrame) -> Figure:
     ``events``: timestamp, label, p_breakout, p_reversal. The price trace is added in the page
     from ``prices[symbol]`` so that it is stored once per symbol, not once per champion.
     """
-    bars = stamps_ms(price["timestamp"])
-    when = stamps_ms(events["timestamp"])
+    bars = pd.DatetimeIndex(price["timestamp"]).as_unit("ms").asi8
+    when = pd.DatetimeIndex(events["timestamp"]).as_unit("ms").asi8
     pos = np.clip(np.searchsorted(bars, when), 0, max(len(bars) - 1, 0))
     close = price["close"].to_numpy(np.float64)
     at = (

@@ -49,10 +49,10 @@ def weighted_ap(counts: np.ndarray, positive: np.ndarray, score: np.ndarray) -> 
     order = np.argsort(-np.asarray(score, dtype=np.float64), kind="mergesort")
     s_sorted = np.asarray(score, dtype=np.float64)[order]
     ends = np.append(np.flatnonzero(np.diff(s_sorted) != 0.0), len(s_sorted) - 1)
-    w = counts[:, order].astype(np.float64)
+    w = counts[:, order]
     hits = w * np.asarray(positive, dtype=bool)[order]
-    tps = np.cumsum(hits, axis=1)[:, ends]
-    seen = np.cumsum(w, axis=1)[:, ends]
+    tps = np.cumsum(hits, axis=1, dtype=np.int32)[:, ends].astype(np.float64)  # counts: exact
+    seen = np.cumsum(w, axis=1, dtype=np.int32)[:, ends].astype(np.float64)
     n_pos = tps[:, -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(seen > 0, tps / seen, 0.0)
@@ -68,7 +68,7 @@ def resample_counts(n: int, samples: int, rng: np.random.Generator) -> np.ndarra
     draws = rng.integers(0, n, size=(samples, n)) + n * np.arange(1, samples + 1)[:, None]
     counts = np.bincount(draws.ravel(), minlength=(samples + 1) * n).reshape(samples + 1, n)
     counts[0] = 1
-    return counts
+    return counts.astype(np.int32)
 
 
 def _random_ap(n_rows: int, positives: np.ndarray) -> np.ndarray:

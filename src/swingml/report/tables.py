@@ -167,10 +167,10 @@ def champion_table(items: Sequence[Champion]) -> pd.DataFrame:
 def gains(model_file: Path) -> pd.Series:
     """Total split gain per feature of a LightGBM model file, read from its text (no Booster)."""
     text = model_file.read_text(encoding="utf-8")
-    header = re.search(r"^feature_names=(.*)$", text, re.M)
+    header = re.search(r"\nfeature_names=([^\n]*)", text)
     names = header.group(1).split() if header else []
-    features = " ".join(re.findall(r"^split_feature=(.*)$", text, re.M)).split()
-    split_gains = " ".join(re.findall(r"^split_gain=(.*)$", text, re.M)).split()
+    features = " ".join(re.findall(r"\nsplit_feature=([^\n]*)", text)).split()
+    split_gains = " ".join(re.findall(r"\nsplit_gain=([^\n]*)", text)).split()
     if not features or len(features) != len(split_gains):
         return pd.Series(dtype=np.float64)
     total = np.bincount(
