@@ -29,12 +29,17 @@ def print_summary(console: Console, page: Page, path: Path, size: int, seconds: 
             )
         console.print(table)
     if page.ranked:
-        table = Table(title="Champions by lift over a random ranking", box=box.SIMPLE_HEAD)
-        for column in ("model", "events", "AP", "random", "lift", "90 % interval", "skill"):
+        table = Table(
+            title="Champions by lift over a random ranking",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
+            pad_edge=False,
+        )
+        for column in ("model", "events", "AP", "random", "lift", "90 % CI", "skill"):
             table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
         flag = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "?"}
         for c in sorted(page.ranked, key=lambda c: -c.lift):
-            interval = f"{fmt(c.interval.low)} .. {fmt(c.interval.high)}" if c.interval else "—"
+            interval = f"{fmt(c.interval.low)}..{fmt(c.interval.high)}" if c.interval else "—"
             table.add_row(
                 c.name,
                 fmt(int(c.row["holdout_rows"])),
