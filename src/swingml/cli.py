@@ -6,7 +6,6 @@ row and the rule (no traceback unless ``--debug``); 1 any other failure.
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -339,18 +338,30 @@ def registry_list(
 
 @app.command()
 def report(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="HTML file (default <run-dir>/report/report.html)."),
+    ] = None,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format", help="html: the page, its data and a terminal summary; json: summary.json."
+        ),
+    ] = "html",
+    open_: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
     run_dir: RunDirOpt = None,
     set_: SetOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Print the run's summary: stage status, wall time, task counts."""
+    """Write the run's report: one HTML page of plots, its data, a terminal summary (read-only)."""
 
     def body() -> None:
-        ctx = _context(profile, config, run_dir, set_)
-        summary = ctx.store.read_summary()
-        typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+        from swingml.report import command
+
+        resolved = load_config(profile, config or (), set_ or (), run_dir)
+        command.run(Path(resolved.run.dir), output, format_, open_, Console())
 
     _guarded(debug, body)
 

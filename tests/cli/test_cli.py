@@ -81,6 +81,6 @@ def test_report_prints_the_summary(tmp_path: Path) -> None:
     RunStore(tmp_path).record_stage(
         "data", {"status": "done", "wall_s": 0.1, "tasks": 3, "failed_tasks": 0}
     )
-    result = runner.invoke(app, ["report", "--run-dir", str(tmp_path)])
+    result = runner.invoke(app, ["report", "--format", "json", "--run-dir", str(tmp_path)])
     assert result.exit_code == 0
     assert '"data"' in result.output
