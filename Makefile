@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 
 test: lint
+	bash scripts/setup_opencl.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:
