@@ -212,3 +212,13 @@ def fit_on_device(seed: int) -> dict[str, Any]:
     booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=10)
     used = [line for line in booster.model_to_string().splitlines() if "[device_type:" in line]
     return {"params": params, "model_device": used[0] if used else "", "pid": os.getpid()}
+
+
+def node_facts(sleep_s: float) -> dict[str, Any]:
+    """The Ray node this task ran on, and when (only for tasks run by the Ray executor)."""
+    import ray
+
+    mark()
+    start = time.time()
+    time.sleep(sleep_s)
+    return {"node": ray.get_runtime_context().get_node_id(), "start": start, "end": time.time()}
