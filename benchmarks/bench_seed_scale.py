@@ -51,6 +51,14 @@ CPUS = (2, 16, 64, 256)
 SAMPLE_S = (1.0, 3.0)
 SAMPLE_K = (1.5,)
 GRID_VARIANTS = 2160
+SEED_FEATURES_S = 70.4
+"""``swingml features`` at seed scale, 2 workers (docs/benchmarks/features.md)."""
+SEED_TARGETS_S = 2.1
+"""All 2160 variants' targets on 3 x 200,000 bars (docs/benchmarks/targets.md)."""
+SEED_PREP_S = 55.6
+"""``swingml prep`` on the full profile, 50,000-row sample (docs/benchmarks/prep_selection.md)."""
+SEED_FEATURES_KEPT = 7510
+"""Prep's output on the full profile (docs/benchmarks/prep_selection.md)."""
 
 _STAGE = """
 import sys, json
@@ -176,6 +184,77 @@ def projected_selection(run: Path) -> dict[str, Any]:
     }
 
 
+def seed_events(root: Path) -> dict[str, int]:
+    """Training events per variant of ``grid-2160`` at the seed's size (scale 1.0).
+
+    Builds the seed's candles and targets (both cheap: ~2 s for the targets of 2160 variants on
+    600,000 bars) and counts each variant's labelled development events, capped at
+    ``selection.max_events``, less the validation share: what selection would train on.
+    """
+    import numpy as np
+
+    from swingml.config import load_config
+    from swingml.splits import holdout_cutoff, span_of
+    from swingml.targets.grid import load_variant, variants
+
+    run = root / "seed-events"
+    sets = overrides(1.0, "tiny", 1.0, sample=False)
+    for stage in ("data", "targets"):
+        if not (run / ("targets" if stage == "targets" else "candles")).is_dir():
+            run_stage(run, stage, sets)
+    from swingml.store import RunStore
+
+    config = load_config("grid-2160", (), sets, run)
+    store = RunStore(run)
+    stamps = [
+        pd.read_parquet(store.candles_path(s), columns=["timestamp"])["timestamp"]
+        for s in config.data.symbols
+    ]
+    first, last = span_of(stamps)
+    cutoff = holdout_cutoff(first, last, config.split.holdout_fraction)
+    cfg = config.selection
+    out: dict[str, int] = {}
+    for variant in variants(config):
+        events = load_variant(store, variant)
+        usable = int(np.count_nonzero(events["label"].notna() & (events["timestamp"] < cutoff)))
+        out[variant.id] = int(min(usable, cfg.max_events) * (1 - cfg.validation_fraction))
+    return out
+
+
+def selection_at_seed(run: Path, events: dict[str, int], features_seed: int) -> dict[str, Any]:
+    """Per-variant selection cost at the seed's size: ``a + b * events * features``, fitted on the
+    sampled variants (least squares), applied to the seed's event counts; scheduled as the stage
+    schedules it (one task per coin and window)."""
+    import numpy as np
+
+    report = json.loads((run / "selection" / "report.json").read_text())
+    kept = len(json.loads((run / "prep" / "kept_features.json").read_text())["features"])
+    ok = [v for v in report["variants"] if v.get("status") == "ok"]
+    x = np.array([v["n_train"] * kept for v in ok], dtype=float)
+    y = np.array([v["wall_s"] for v in ok], dtype=float)
+    b, a = np.polyfit(x, y, 1)
+    b, a = max(b, 0.0), max(a, 0.0)
+    chunks: dict[str, float] = {}
+    costs = []
+    for variant_id, n in events.items():
+        cost = a + b * n * features_seed
+        costs.append(cost)
+        key = "/".join(variant_id.split("/")[:2])
+        chunks[key] = chunks.get(key, 0.0) + cost
+    tasks = list(chunks.values())
+    return {
+        "a": a,
+        "b": b,
+        "kept": kept,
+        "cpu_s": sum(costs),
+        "median_s": statistics.median(costs),
+        "max_s": max(costs),
+        "events_max": max(events.values()),
+        "events_median": statistics.median(events.values()),
+        "walls": {n: schedule(tasks, n) for n in CPUS},
+    }
+
+
 def projected_stage1(run: Path) -> dict[str, Any] | None:
     """Stage 1 from its measured per-variant cost (task wall / variants fitted), all 2160."""
     board_path = run / "tuning" / "stage1" / "leaderboard.parquet"
@@ -272,32 +351,72 @@ def render(args: argparse.Namespace, figures: dict[str, Any]) -> str:
         lines.append(f"| {name} | " + " | ".join(f"{walls[n]:,.0f}" for n in CPUS) + " |")
     totals = {n: sum(walls[n] for walls in rows.values()) for n in CPUS}
     lines.append("| **total** | " + " | ".join(f"**{totals[n]:,.0f}**" for n in CPUS) + " |")
-    factor = 1.0 / scale if scale < 1 else 1.0
     lines += [
         "",
         "Selection tasks are one per coin and window (18), so beyond 18 workers selection "
         "gains nothing: its wall is the largest chunk. Stage 1's tasks are one per main variant "
         "(36).",
     ]
-    budgeted = rows["tune stages 2-4 (stated budget)"]
-    hours = {n: ((totals[n] - budgeted[n]) * factor + budgeted[n]) / 3600 for n in CPUS}
-    if factor > 1:
+    seed = figures.get("seed_selection")
+    if seed is not None and scale < 1:
+        factor = 1.0 / scale
+        events_factor = seed["events_median"] / max(figures["sample_events_median"], 1.0)
+        budgeted = rows["tune stages 2-4 (stated budget)"]
+        at_seed: dict[str, dict[int, float]] = {
+            "features (measured at seed scale: docs/benchmarks/features.md, 70.4 s on 2)": {
+                n: SEED_FEATURES_S * rows["features"][n] / max(rows["features"][2], 1e-9)
+                for n in CPUS
+            },
+            "targets (measured at seed scale: docs/benchmarks/targets.md)": dict.fromkeys(
+                CPUS, SEED_TARGETS_S
+            ),
+            "prep (measured, full profile, 50,000-row sample: prep_selection.md)": dict.fromkeys(
+                CPUS, SEED_PREP_S
+            ),
+            "select (2160 variants, cost model below)": seed["walls"],
+        }
+        if st1 is not None:
+            at_seed["tune stage 1 (2160 variants, x events)"] = {
+                n: st1["walls"][n] * events_factor for n in CPUS
+            }
+        at_seed["tune stages 2-4 (stated budget)"] = budgeted
+        at_seed["train (36 models, x bars)"] = {
+            n: rows["train (36 models)"][n] * factor for n in CPUS
+        }
+        seed_totals = {n: sum(w[n] for w in at_seed.values()) for n in CPUS}
         lines += [
             "",
-            f"## Extrapolated to the seed's rows (x{factor:.0f}, linear; not measured)",
+            "## Projected to the seed's size (3 x 200,000 bars; extrapolated, not measured)",
             "",
-            "Every stage's cost is taken as linear in bars (features, targets, prep) or in events "
-            "per variant (selection, stage 1; ignoring the 25,000-event cap, so an upper bound). "
-            "Tuning stages 2-4 keep their budget.",
+            f"Selection cost per variant = a + b x training events x features, fitted (least "
+            f"squares) on the {sel['sampled']} sampled variants: a = {seed['a']:.3f} s, b = "
+            f"{seed['b'] * 1e6:.4f} s per million event-features ({seed['kept']:,} prep-kept "
+            f"features at this scale). Applied to the seed's own event counts (the targets of "
+            f"all 2160 variants built at scale 1.0: median {seed['events_median']:,.0f}, max "
+            f"{seed['events_max']:,} training events after the 25,000 cap) and "
+            f"{SEED_FEATURES_KEPT:,} features (prep's output on the full profile): median "
+            f"{seed['median_s']:.1f} s, max {seed['max_s']:.1f} s per variant, "
+            f"{seed['cpu_s'] / 3600:.1f} CPU-hours in all. Check against a measurement: one "
+            "variant of 20,000 + 5,000 events x 7,510 features took 49.6 s of `lgb.train` "
+            "(15 rounds; docs/benchmarks/prep_selection.md). Stage 1 scales with the events "
+            f"(x{events_factor:.1f} median), production with the bars (x{factor:.0f}).",
             "",
-            "| CPUs | " + " | ".join(str(n) for n in CPUS) + " |",
+            "| stage | " + " | ".join(f"{n} CPUs (s)" for n in CPUS) + " |",
             "|---|" + "---:|" * len(CPUS),
-            "| projected seed-scale wall (h) | "
-            + " | ".join(f"{hours[n]:,.1f}" for n in CPUS)
-            + " |",
+        ]
+        for name, walls in at_seed.items():
+            lines.append(f"| {name} | " + " | ".join(f"{walls[n]:,.0f}" for n in CPUS) + " |")
+        lines.append(
+            "| **total (h)** | "
+            + " | ".join(f"**{seed_totals[n] / 3600:,.2f}**" for n in CPUS)
+            + " |"
+        )
+        lines += [
             "",
-            f"Peak RSS grows with rows too: x{factor:.0f} on {rss_max:,.0f} MB would exceed 8 GB "
-            "for the stages that hold a symbol's rows at once; that was not measured.",
+            "Memory per worker at the seed's size: selection holds a symbol's binned Dataset "
+            "(rows x features bytes: the union of a symbol's event rows x 7,510 features, one "
+            "byte a bin) plus one variant's subsets; measured at this scale in the table above "
+            "(largest task RSS); prep measured 3,760 MB at the full profile on 50,000 rows.",
         ]
     lines += ["", "## Not run", "", *[f"- {line}" for line in figures["not_run"]], ""]
     return "\n".join(lines)
@@ -333,7 +452,11 @@ def main() -> None:
         stages[stage] = fig
         results_path.write_text(json.dumps(stages, indent=1))
         print(json.dumps({stage: fig}), flush=True)
+    report = json.loads((run / "selection" / "report.json").read_text())
+    sampled = [v["n_train"] for v in report["variants"] if v.get("status") == "ok"]
     figures: dict[str, Any] = {
+        "seed_selection": selection_at_seed(run, seed_events(args.run), SEED_FEATURES_KEPT),
+        "sample_events_median": statistics.median(sampled),
         "stages": stages,
         "selection": projected_selection(run),
         "stage1": projected_stage1(run),

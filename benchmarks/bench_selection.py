@@ -556,6 +556,9 @@ def main() -> None:
         + "; ".join(SPEED_OPTIONS),
     )
     parser.add_argument("--final-size", type=int, default=200, help="final set size (--options)")
+    parser.add_argument(
+        "--k", type=float, nargs="*", help="only the variants with these k (--options)"
+    )
     args = parser.parse_args()
     if not REAL.is_dir():
         sys.exit(f"real data not found at {REAL}")
@@ -563,6 +566,12 @@ def main() -> None:
         run = ensure_run(args.run or Path(tmp) / "small", "small", ["features", "targets", "prep"])
         state = setup(run, args.symbol, args.windows)
         if args.options is not None:
+            if args.k:
+                keep = {f"k{x:g}" for x in args.k} | {f"k{x}" for x in args.k}
+                state["rows"] = {
+                    v: rows for v, rows in state["rows"].items() if v.split("/")[-1] in keep
+                }
+                state["train_sizes"] = [len(train[0]) for train, _ in state["rows"].values()]
             names = list(SPEED_OPTIONS)[:2] + [n for n in args.options if n in SPEED_OPTIONS]
             names = list(dict.fromkeys(names if args.options else SPEED_OPTIONS))
             figures = speed_options(state, names)
