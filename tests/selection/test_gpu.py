@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from swingml import pipeline
 from swingml.pipeline import StageContext
@@ -26,6 +27,7 @@ TOP_OVERLAP = 0.8
 """Median share of a variant's CPU top-k the GPU path must also rank in its top-k."""
 
 
+@pytest.mark.slow
 def test_gpu_selection_matches_cpu_within_tolerance(make_run: Make, selected_run: Path) -> None:
     ctx = make_run("training.device=gpu")
     pipeline.run_stage("prep", ctx)
