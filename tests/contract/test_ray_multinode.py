@@ -100,6 +100,7 @@ def cluster() -> Iterator[str]:
         "--node-ip-address=127.0.0.1",
         f"--object-store-memory={100 * MB}",
         "--disable-usage-stats",
+        "--num-gpus=1",  # declared only: no task here uses a GPU for real
     ]
     cpus, memory = NODES["head"]
     head = [
@@ -180,6 +181,38 @@ def test_two_raylets_place_tasks_within_each_nodes_cpus_and_memory(
             running += step
             most = max(most, running)
         assert most <= slots[node], (node, most, slots[node])
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_gives_each_gpu_task_its_own_device(cluster: str, tmp_path: Path) -> None:
+    overrides = [
+        "executor.kind=ray",
+        f"executor.ray_address={cluster}",
+        f"executor.memory_limit_mb={TASK_MB}",
+        "training.device=cuda",
+    ]
+    config = load_config("integration-test", (), overrides, tmp_path)
+    tasks = [Task(f"g{i}", orch_tasks.device_facts, (1.0,)) for i in range(6)]
+    executor = RayExecutor(
+        config.executor, RunStore(tmp_path), Console(quiet=True), config.training.device
+    )
+    try:
+        results = executor.run("gpus", tasks)
+    finally:
+        ray.shutdown()
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    for result in results:
+        facts = result.value
+        assert facts["cuda"] == "0"  # each node declares one GPU; Ray hands it to one task
+        assert facts["params"] == {"device_type": "cuda", "gpu_device_id": 0}
+    spans = sorted((r.value["start"], r.value["end"]) for r in results)
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    assert most <= 2  # two nodes, one GPU each, gpus_per_worker 1
 
 
 def _run(root: Path, overrides: list[str], stages: tuple[str, ...]) -> None:
