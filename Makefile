@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 test: lint
 	bash scripts/install-chromium.sh
+	bash scripts/setup_opencl.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

@@ -166,3 +166,59 @@ def fit_lightgbm(
         "proba": proba.round(12).tolist(),
         "model_sha": hashlib.sha256(booster.model_to_string().encode()).hexdigest(),
     }
+
+
+def device_facts(sleep_s: float = 0.0) -> dict[str, Any]:
+    """The device this task's worker was given, and when the task held it."""
+    from swingml.orchestration import devices
+
+    mark()
+    start = time.time()
+    time.sleep(sleep_s)
+    return {
+        "pid": os.getpid(),
+        "kind": os.environ.get(devices.DEVICE_ENV),
+        "platform": os.environ.get(devices.PLATFORM_ENV),
+        "device": os.environ.get(devices.DEVICE_ID_ENV),
+        "cuda": os.environ.get(devices.CUDA_ENV),
+        "params": devices.device_params(),
+        "start": start,
+        "end": time.time(),
+    }
+
+
+def fit_on_device(seed: int) -> dict[str, Any]:
+    """``fit_lightgbm`` with this worker's device parameters; says which device LightGBM used."""
+    import lightgbm as lgb
+    import numpy as np
+
+    from swingml.orchestration.devices import with_device
+
+    mark()
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(800, 10)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1.0).astype(int)
+    params = with_device(
+        {
+            "objective": "multiclass",
+            "num_class": 3,
+            "num_leaves": 7,
+            "max_bin": 63,
+            "seed": seed,
+            "num_threads": worker_threads(),
+            "verbosity": -1,
+        }
+    )
+    booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=10)
+    used = [line for line in booster.model_to_string().splitlines() if "[device_type:" in line]
+    return {"params": params, "model_device": used[0] if used else "", "pid": os.getpid()}
+
+
+def node_facts(sleep_s: float) -> dict[str, Any]:
+    """The Ray node this task ran on, and when (only for tasks run by the Ray executor)."""
+    import ray
+
+    mark()
+    start = time.time()
+    time.sleep(sleep_s)
+    return {"node": ray.get_runtime_context().get_node_id(), "start": start, "end": time.time()}

@@ -79,8 +79,14 @@ class TuningConfig(Section):
 
 
 class TrainingConfig(Section):
-    """Production training of the 36 main variants on all development data."""
+    """Production training of the 36 main variants on all development data.
+
+    ``device``: where every LightGBM model of the run trains (selection, tuning, production):
+    ``cpu``, ``gpu`` (LightGBM's OpenCL build, the PyPI wheel) or ``cuda`` (a CUDA build); see
+    ``swingml.orchestration.devices``.
+    """
 
     num_rounds: int = Field(default=800, ge=10)
     early_stopping: int = Field(default=50, ge=1)
     validation_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
+    device: Literal["cpu", "gpu", "cuda"] = "cpu"

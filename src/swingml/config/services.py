@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from swingml.config._model import Section
 
 
 class ExecutorConfig(Section):
-    """How variant tasks run: a local spawn pool or Ray, with health limits and retries."""
+    """How variant tasks run: a local spawn pool or Ray, with health limits and retries.
+
+    ``gpus_per_worker`` (used when ``training.device`` is not ``cpu``): the share of one device a
+    worker takes, 1/n so that n workers share a device; ``gpu_devices``: the devices to use
+    (``platform:device`` for OpenCL, an index for CUDA), null for every device found.
+    """
 
     kind: Literal["local", "ray"] = "local"
     max_concurrent_processes: int | None = Field(default=None, ge=1)
@@ -22,6 +27,15 @@ class ExecutorConfig(Section):
     recycle_after: int = Field(default=50, ge=1)
     failure_threshold: float = Field(default=0.1, ge=0.0, le=1.0)
     ray_address: str | None = None
+    gpus_per_worker: float = Field(default=1.0, gt=0.0, le=1.0)
+    gpu_devices: tuple[str, ...] | None = None
+
+    @field_validator("gpus_per_worker")
+    @classmethod
+    def _whole_share(cls, value: float) -> float:
+        if abs(1.0 / value - round(1.0 / value)) > 1e-6:
+            raise ValueError("must be 1/n (1, 0.5, 0.25, ...): n workers share one device")
+        return value
 
 
 class RegistryConfig(Section):

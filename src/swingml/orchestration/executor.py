@@ -77,13 +77,19 @@ class Executor(Protocol):
 def make_executor(config: Config, store: RunStore, console: Console | None = None) -> Executor:
     """The executor the config asks for (``executor.kind``: ``local`` or ``ray``).
 
-    ``console`` receives the progress bar and the failure list (default: standard error).
+    ``console`` receives the progress bar and the failure list (default: standard error). With
+    ``training.device`` other than ``cpu`` the workers are given devices (``devices.py``).
     """
+    from swingml.orchestration.devices import plan_devices
+
+    section = config.executor
     if config.executor.kind == "ray":
         from swingml.orchestration.ray_executor import RayExecutor
 
-        ray_executor: Executor = RayExecutor(config.executor, store, console)
+        # Ray assigns GPUs itself, per node: only the kind and the share reach it.
+        ray_executor: Executor = RayExecutor(section, store, console, config.training.device)
         return ray_executor
     from swingml.orchestration.local import LocalExecutor
 
-    return LocalExecutor(config.executor, store, console)
+    devices = plan_devices(config.training.device, section.gpus_per_worker, section.gpu_devices)
+    return LocalExecutor(section, store, console, devices)

@@ -5,6 +5,10 @@ pins its thread counts before numpy or LightGBM load) fed one task at a time ove
 parent knows every worker's pid, so it can measure it, kill it when its task hangs or takes too
 much memory, and replace it; a worker that dies (segfault, SIGKILL, ``os._exit``) only costs its
 task an attempt. Workers are replaced after ``recycle_after`` tasks to shed leaked memory.
+
+On a GPU run each worker is given one device for its life (``devices.least_held``), and an
+attempt starts only on a worker whose device has room, so no more than ``1 / gpus_per_worker``
+attempts ever train on one device at once, even while a recycled worker's successor boots.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from swingml.errors import StageFailedError
 from swingml.orchestration import health
 from swingml.orchestration.attempt import Outcome, tail
 from swingml.orchestration.context import thread_environment
+from swingml.orchestration.devices import Device, DevicePlan, least_held
 from swingml.orchestration.executor import Task, TaskResult
 from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
 from swingml.store import RunStore
@@ -52,6 +57,7 @@ class _Worker:
     rss_peak_mb: float = 0.0
     tasks_done: int = 0
     retiring: bool = False
+    device: Device | None = None
     spawned: float = field(default_factory=time.monotonic)
     ps: psutil.Process | None = field(default=None, repr=False)
 
@@ -69,10 +75,18 @@ class ProcessPool:
     """The local backend of ``scheduler.drive``: up to ``size`` workers, health-checked."""
 
     def __init__(
-        self, folder: Path, size: int, threads: int, limits: health.Limits, recycle_after: int
+        self,
+        folder: Path,
+        size: int,
+        threads: int,
+        limits: health.Limits,
+        recycle_after: int,
+        devices: DevicePlan | None = None,
     ) -> None:
         self.folder = folder
-        self.size = size
+        self.plan = devices if devices is not None else DevicePlan()
+        capacity = self.plan.capacity()
+        self.size = size if capacity is None else min(size, capacity)
         self.threads = threads
         self.limits = limits
         self.recycle_after = recycle_after
@@ -86,7 +100,8 @@ class ProcessPool:
 
     def _spawn(self) -> None:
         parent_sock, child_sock = socket.socketpair()
-        env = {**os.environ, **thread_environment(self.threads)}
+        device = least_held(self.plan, [w.device for w in self.workers if not w.retiring])
+        env = {**os.environ, **thread_environment(self.threads), **self.plan.environment(device)}
         with (self.folder / WORKER_LOG).open("ab") as log:
             proc = subprocess.Popen(
                 [
@@ -110,7 +125,7 @@ class ProcessPool:
             ps = psutil.Process(proc.pid)
         except psutil.Error:
             ps = None
-        self.workers.append(_Worker(proc, conn, ps=ps))
+        self.workers.append(_Worker(proc, conn, ps=ps, device=device))
 
     def _discard(self, worker: _Worker, kill: bool) -> int | None:
         """Forget ``worker``; kill it (and its children) first if asked. Returns its exit code."""
@@ -160,12 +175,25 @@ class ProcessPool:
         for _ in range(min(self.size, busy + demand) - len(active)):
             self._spawn()
         self.demand = demand
-        idle = sum(w.ready and w.attempt is None for w in self.workers)
-        return max(min(idle, self.size - self.running()), 0)
+        return max(min(len(self._startable()), self.size - self.running()), 0)
+
+    def _startable(self) -> list[_Worker]:
+        """Idle ready workers whose device (if any) has room for one more running attempt."""
+        busy: dict[Device | None, int] = {}
+        for w in self.workers:
+            if w.attempt is not None:
+                busy[w.device] = busy.get(w.device, 0) + 1
+        return [
+            w
+            for w in self.workers
+            if w.ready
+            and w.attempt is None
+            and (w.device is None or busy.get(w.device, 0) < self.plan.per_device)
+        ]
 
     def submit(self, attempt: Attempt) -> bool:
-        """Send ``attempt`` to an idle ready worker."""
-        worker = next((w for w in self.workers if w.ready and w.attempt is None), None)
+        """Send ``attempt`` to an idle ready worker whose device has room."""
+        worker = next(iter(self._startable()), None)
         if worker is None or self.running() >= self.size:
             return False
         message = (
@@ -332,11 +360,16 @@ class LocalExecutor:
     """
 
     def __init__(
-        self, config: ExecutorConfig, store: RunStore, console: Console | None = None
+        self,
+        config: ExecutorConfig,
+        store: RunStore,
+        console: Console | None = None,
+        devices: DevicePlan | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.console = console if console is not None else Console(stderr=True)
+        self.devices = devices if devices is not None else DevicePlan()
 
     def workers(self) -> int:
         """Pool size: ``max_concurrent_processes``, or the number of CPUs when unset."""
@@ -355,6 +388,7 @@ class LocalExecutor:
                 self.config.threads_per_worker,
                 limits,
                 self.config.recycle_after,
+                self.devices,
             )
 
         return drive(stage, tasks, self.store.root, limits, open_pool, self.console, on_result)

@@ -6,8 +6,15 @@ Each attempt is one remote call of ``execute`` (as in a local worker), with ``nu
 timeouts, result caching and the tasks table are the parent's, shared with the local executor
 (``scheduler.drive``); Ray's own task retries are off so each attempt is counted once.
 
-The run directory must be visible to the Ray workers at the same path (one machine, or shared
-storage): task logs, artifacts and the memory watchdog's marker are written there.
+Placement: each task asks Ray for ``threads_per_worker`` CPUs and, on a cluster
+(``executor.ray_address`` set), for ``memory_limit_mb`` of the node's memory (the limit its own
+watchdog enforces), so no node runs more tasks than it has CPUs and memory for. On a GPU run
+(``training.device`` not ``cpu``) it also asks for ``gpus_per_worker`` GPUs; Ray gives each task
+its device ids, which the task turns into LightGBM's device parameters (``devices.py``).
+
+The run directory must be visible to the Ray workers at the same path on every node (one machine,
+or a shared file system mounted at the same path): task logs, artifacts, the memory watchdog's
+marker and the stage inputs the tasks read are files there.
 """
 
 from __future__ import annotations
@@ -24,9 +31,17 @@ from typing import Any
 from rich.console import Console
 
 from swingml.config import ExecutorConfig
+from swingml.errors import StageFailedError
 from swingml.orchestration import health
 from swingml.orchestration.attempt import Outcome, execute, tail
 from swingml.orchestration.context import thread_environment
+from swingml.orchestration.devices import (
+    Device,
+    DevicePlan,
+    opencl_devices,
+    parse_device,
+    plan_devices,
+)
 from swingml.orchestration.executor import Task, TaskResult
 from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
 from swingml.store import RunStore, read_json, write_bytes_atomic
@@ -43,12 +58,16 @@ def run_attempt(
     kill_marker: str,
     start_marker: str,
     sys_path: list[str],
+    device_kind: str = "cpu",
+    gpu_devices: tuple[str, ...] | None = None,
 ) -> Outcome:
-    """Body of the remote task: say it started, adopt the driver's import path, ``execute``."""
+    """Body of the remote task: say it started, adopt the driver's import path, take the device
+    Ray assigned (if any), ``execute``."""
     write_bytes_atomic(Path(start_marker), str(os.getpid()).encode())
     for entry in sys_path:
         if entry not in sys.path:
             sys.path.append(entry)
+    os.environ.update(_assigned_environment(device_kind, gpu_devices))
     return execute(
         payload,
         Path(artifacts),
@@ -59,8 +78,35 @@ def run_attempt(
     )
 
 
-def connect(config: ExecutorConfig) -> None:
-    """Join ``executor.ray_address``, or start a local head when it is null (once per process)."""
+def _assigned_environment(kind: str, listed: tuple[str, ...] | None) -> dict[str, str]:
+    """The device variables of this Ray task, from the GPU ids Ray assigned it on its node.
+
+    Ray's ids index the node's GPUs; for OpenCL they index ``executor.gpu_devices`` when listed,
+    else the node's OpenCL devices in LightGBM's order.
+    """
+    if kind == "cpu":
+        return DevicePlan().environment(None)
+    import ray
+
+    ids = [int(x) for x in ray.get_gpu_ids()]
+    if not ids:
+        return DevicePlan().environment(None)
+    node: list[Device]
+    if listed is not None:
+        node = [parse_device(text) for text in listed]
+    elif kind == "gpu":
+        node = opencl_devices()
+    else:
+        node = []
+    device = node[ids[0]] if ids[0] < len(node) else Device(0, ids[0])
+    return DevicePlan(kind, (device,)).environment(device)
+
+
+def connect(config: ExecutorConfig, device_kind: str = "cpu") -> None:
+    """Join ``executor.ray_address``, or start a local head when it is null (once per process).
+
+    A local head for a GPU run declares the devices ``devices.plan_devices`` finds here.
+    """
     import ray
 
     if ray.is_initialized():
@@ -69,11 +115,54 @@ def connect(config: ExecutorConfig) -> None:
         ray.init(address=config.ray_address, log_to_driver=False)
         return
     workers = config.max_concurrent_processes or os.cpu_count() or 1
+    gpus = 0
+    if device_kind != "cpu":
+        plan = plan_devices(device_kind, config.gpus_per_worker, config.gpu_devices)
+        gpus = len(plan.devices)
     ray.init(
         num_cpus=workers * config.threads_per_worker,
+        num_gpus=gpus,
         include_dashboard=False,
         log_to_driver=False,
     )
+
+
+def node_slots(
+    resources: dict[str, float], threads: int, memory_mb: float | None, gpus: float | None
+) -> int:
+    """How many tasks one node can run at once: its CPUs, memory and GPUs each set a bound."""
+    bounds = [int(resources.get("CPU", 0.0) // threads)]
+    if memory_mb is not None:
+        bounds.append(int(resources.get("memory", 0.0) / health.MB // memory_mb))
+    if gpus is not None:
+        bounds.append(int(resources.get("GPU", 0.0) / gpus + 1e-9))
+    return max(min(bounds), 0)
+
+
+def cluster_slots(config: ExecutorConfig, device_kind: str) -> int:
+    """Tasks the connected cluster can run at once; a ``StageFailedError`` if no node fits one."""
+    import ray
+
+    memory_mb = float(config.memory_limit_mb) if config.ray_address is not None else None
+    gpus = config.gpus_per_worker if device_kind != "cpu" else None
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    total = sum(node_slots(r, config.threads_per_worker, memory_mb, gpus) for r in nodes)
+    if total == 0:
+        need = f"{config.threads_per_worker} CPU(s)"
+        if memory_mb is not None:
+            need += f", {memory_mb:.0f} MB of memory (executor.memory_limit_mb)"
+        if gpus is not None:
+            need += f", {gpus} GPU (executor.gpus_per_worker)"
+        raise StageFailedError(
+            f"no node of the Ray cluster can run a task: each needs {need}; nodes offer "
+            + "; ".join(
+                f"{r.get('CPU', 0):g} CPU, {r.get('memory', 0) / health.MB:.0f} MB, "
+                f"{r.get('GPU', 0):g} GPU"
+                for r in nodes
+            )
+            + ". Lower those settings or start nodes with more (ray start --num-cpus/--memory)"
+        )
+    return total
 
 
 @dataclass
@@ -92,20 +181,27 @@ class RayBackend:
     from submission: starting a Ray worker can take seconds on a busy node.
     """
 
-    def __init__(self, config: ExecutorConfig, limits: health.Limits) -> None:
+    def __init__(
+        self, config: ExecutorConfig, limits: health.Limits, device_kind: str = "cpu"
+    ) -> None:
         import ray
 
-        connect(config)
+        connect(config, device_kind)
         self.limits = limits
-        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.slots = config.max_concurrent_processes or max(
-            cluster_cpus // config.threads_per_worker, 1
-        )
-        self.remote: Any = ray.remote(run_attempt).options(
-            num_cpus=config.threads_per_worker,
-            max_retries=0,
-            runtime_env={"env_vars": thread_environment(config.threads_per_worker)},
-        )
+        self.device_kind = device_kind
+        self.gpu_devices = config.gpu_devices
+        fits = cluster_slots(config, device_kind)
+        self.slots = min(config.max_concurrent_processes or fits, fits)
+        options: dict[str, Any] = {
+            "num_cpus": config.threads_per_worker,
+            "max_retries": 0,
+            "runtime_env": {"env_vars": thread_environment(config.threads_per_worker)},
+        }
+        if config.ray_address is not None:
+            options["memory"] = int(config.memory_limit_mb * health.MB)
+        if device_kind != "cpu":
+            options["num_gpus"] = config.gpus_per_worker
+        self.remote: Any = ray.remote(run_attempt).options(**options)
         self.inflight: dict[Any, _InFlight] = {}
         self.cancelled: list[Any] = []
         self.sys_path = list(sys.path)
@@ -127,6 +223,8 @@ class RayBackend:
             str(attempt.paths.kill_marker),
             str(attempt.paths.start_marker),
             self.sys_path,
+            self.device_kind,
+            self.gpu_devices,
         )
         self.inflight[ref] = _InFlight(attempt, time.monotonic())
         return True
@@ -202,11 +300,16 @@ class RayExecutor:
     """Runs a stage's tasks on Ray: same keys, cache, results and tasks table as the local pool."""
 
     def __init__(
-        self, config: ExecutorConfig, store: RunStore, console: Console | None = None
+        self,
+        config: ExecutorConfig,
+        store: RunStore,
+        console: Console | None = None,
+        device_kind: str = "cpu",
     ) -> None:
         self.config = config
         self.store = store
         self.console = console if console is not None else Console(stderr=True)
+        self.device_kind = device_kind
 
     def run(
         self, stage: str, tasks: Sequence[Task], on_result: ResultCallback | None = None
@@ -215,6 +318,6 @@ class RayExecutor:
         limits = health.Limits.from_config(self.config)
 
         def open_backend(folder: Path) -> RayBackend:
-            return RayBackend(self.config, limits)
+            return RayBackend(self.config, limits, self.device_kind)
 
         return drive(stage, tasks, self.store.root, limits, open_backend, self.console, on_result)

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from swingml.config import SelectionConfig
+from swingml.orchestration.devices import with_device
 
 _MIN_SHARE = 0.25
 """A code holds at least this fraction of a fair share (rows / codes); rarer codes are merged."""
@@ -63,7 +64,10 @@ def dataset_params(config: SelectionConfig, threads: int, seed: int) -> dict[str
 
 
 def train_params(config: SelectionConfig, threads: int, seed: int) -> dict[str, Any]:
-    """The fixed shallow-model parameters of SPEC §6 and §8, plus the Dataset parameters."""
+    """The fixed shallow-model parameters of SPEC §6 and §8, plus the Dataset parameters.
+
+    In an executor worker given a device (``training.device``), its device parameters too.
+    """
     params = dataset_params(config, threads, seed)
     params.update(
         objective="multiclass",
@@ -79,7 +83,7 @@ def train_params(config: SelectionConfig, threads: int, seed: int) -> dict[str, 
         deterministic=True,
         force_col_wise=True,
     )
-    return params
+    return with_device(params)
 
 
 def quantile_codes(

@@ -13,6 +13,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from swingml.orchestration.devices import with_device
 from swingml.training.metrics import NUM_CLASSES
 from swingml.tuning.space import ParamValue, resolve
 
@@ -49,11 +50,15 @@ class FitResult:
 def lgb_params(
     params: Mapping[str, ParamValue], train_rows: int, seed: int, threads: int
 ) -> dict[str, Any]:
-    """The full LightGBM parameter dict: tuned values, then the fixed ones (which win)."""
+    """The full LightGBM parameter dict: tuned values, then the fixed ones (which win).
+
+    In an executor worker given a device (``training.device``), its device parameters are added,
+    so every model trained through ``fit`` (tuning and production) trains on that device.
+    """
     full: dict[str, Any] = dict(resolve(params, train_rows))
     full.update(FIXED_PARAMS)
     full.update(seed=seed, num_threads=threads)
-    return full
+    return with_device(full)
 
 
 def binned_dataset(
