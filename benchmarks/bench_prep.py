@@ -107,7 +107,7 @@ def real_frame(run: Path, rows: int, limit: int) -> pd.DataFrame:
     from swingml.config import PrepConfig, load_config
     from swingml.features.matrix import feature_names, load_matrix
     from swingml.prep.pipeline import chain, development_rows
-    from swingml.stages.prep import development
+    from swingml.loading import development
     from swingml.store import RunStore
 
     config = load_config("real-1h", (), [], run)

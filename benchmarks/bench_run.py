@@ -30,7 +30,7 @@ import pandas as pd
 
 from _bench import machine
 from swingml.config import load_config
-from swingml.stages.tune import load_events, load_inputs
+from swingml.loading import load_events, load_inputs
 from swingml.store import RunStore
 from swingml.targets.grid import Variant
 from swingml.training.metrics import macro_ap

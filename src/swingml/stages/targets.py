@@ -55,12 +55,12 @@ def run(ctx: StageContext) -> StageOutcome:
         run_stage("data", ctx)
     candle_prints = {symbol: _checked_candles(store, symbol) for symbol in symbols}
     config_hash = config.slice_hash("targets", "grid")
-    meta_path = store.path("targets", "_meta.json")
+    meta_path = store.dataset("targets_meta")
     wanted = {"version": FORMAT_VERSION, "config_hash": config_hash, "candles": candle_prints}
 
     if _reusable(store, meta_path, wanted, symbols):
         ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
-        summary = pd.read_parquet(store.path("targets", "summary.parquet"))
+        summary = pd.read_parquet(store.dataset("targets_summary"))
         return StageOutcome(tasks=0, failed_tasks=0, details=_details(config, summary, True))
 
     meta_path.unlink(missing_ok=True)
@@ -99,7 +99,7 @@ def run(ctx: StageContext) -> StageOutcome:
             f"({result.wall_s:.1f} s)"
         )
     summary = pd.concat(frames, ignore_index=True)
-    write_parquet_atomic(store.path("targets", "summary.parquet"), summary)
+    write_parquet_atomic(store.dataset("targets_summary"), summary)
     write_json_atomic(meta_path, {**wanted, "targets": target_prints})
     details = _details(config, summary, False)
     return StageOutcome(tasks=len(tasks), failed_tasks=0, details=details)
@@ -140,7 +140,7 @@ def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
 def _reusable(
     store: RunStore, meta_path: Path, wanted: Mapping[str, Any], symbols: Sequence[str]
 ) -> bool:
-    if not meta_path.is_file() or not store.path("targets", "summary.parquet").is_file():
+    if not meta_path.is_file() or not store.dataset("targets_summary").is_file():
         return False
     meta: dict[str, Any] = read_json(meta_path)
     if any(meta.get(key) != value for key, value in wanted.items()):

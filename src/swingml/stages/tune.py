@@ -15,7 +15,6 @@ is in ``swingml.tuning``. Files written:
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import time
@@ -29,21 +28,17 @@ import pandas as pd
 
 from swingml.config import Config
 from swingml.errors import BadInputError
-from swingml.features.matrix import load_matrix, read_metadata
+from swingml.loading import Inputs, load_events, load_inputs
 from swingml.orchestration import Task, TaskResult, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.splits import development_mask, holdout_cutoff, span_of
 from swingml.store import (
     RunStore,
-    combine_fingerprints,
-    file_fingerprint,
     read_json,
     write_json_atomic,
     write_parquet_atomic,
 )
-from swingml.targets.grid import Variant, load_variant, main_variants, variants
-from swingml.targets.guard import guard_inputs
+from swingml.targets.grid import Variant, main_variants, variants
 from swingml.tuning import budget
 from swingml.tuning.cv import folds_report
 from swingml.tuning.driver import (
@@ -65,137 +60,10 @@ from swingml.tuning.stages import (
     window_representatives,
 )
 
-FINAL_FEATURES = ("selection", "final_features.json")
-LEDGER = ("tuning", "budget.json")
-TRIALS = ("tuning", "trials.json")
-BEST_PARAMS = ("tuning", "best_params.json")
 TASK_VERSION = "tune-5"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""
-
-
-# ---- inputs shared by every stage (parent side) ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What every tuning and training task reads: where, which features, the hold-out cutoff."""
-
-    root: str
-    features: tuple[str, ...]
-    cutoff: pd.Timestamp
-    fingerprint: str
-    dropped: Mapping[str, str]
-
-
-def read_selected(store: RunStore) -> list[str]:
-    """The selected feature names: a JSON list, or a dict with key ``"features"``."""
-    path = store.path(*FINAL_FEATURES)
-    if not path.is_file():
-        raise BadInputError(str(path), "no selected features", "run `swingml select` first")
-    data = read_json(path)
-    names = data.get("features") if isinstance(data, dict) else data
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise BadInputError(
-            str(path),
-            'must be a JSON list of feature names or {"features": [...]}',
-            "re-run `swingml select`",
-        )
-    return list(names)
-
-
-def load_inputs(config: Config, store: RunStore) -> Inputs:
-    """Selected features (through the leak guard), the hold-out cutoff and an input fingerprint."""
-    selected = read_selected(store)
-    kept, dropped = guard_inputs(selected, read_metadata(store.features_dir()))
-    if not kept:
-        raise BadInputError(
-            str(store.path(*FINAL_FEATURES)),
-            "no selected feature survives the leak guard",
-            "re-run `swingml features` and `swingml select`",
-        )
-    stamps = []
-    parts: dict[str, str] = {"final_features": file_fingerprint(store.path(*FINAL_FEATURES))}
-    for symbol in config.data.symbols:
-        candles = store.candles_path(symbol)
-        targets = store.targets_path(symbol)
-        for path, what in ((candles, "swingml data"), (targets, "swingml targets")):
-            if not path.is_file():
-                raise BadInputError(str(path), f"missing for {symbol}", f"run `{what}` first")
-        stamps.append(pd.read_parquet(candles, columns=["timestamp"])["timestamp"])
-        parts[f"candles/{symbol}"] = file_fingerprint(candles)
-        parts[f"targets/{symbol}"] = file_fingerprint(targets)
-    # Feature values are a function of the candles (fingerprinted above) and of the feature
-    # definitions, which the metadata lists; hashing it is enough and costs nothing.
-    parts["features/metadata.json"] = file_fingerprint(store.features_dir() / "metadata.json")
-    first, last = span_of(stamps)
-    cutoff = holdout_cutoff(first, last, config.split.holdout_fraction)
-    return Inputs(
-        str(store.root.resolve()), tuple(kept), cutoff, combine_fingerprints(parts), dropped
-    )
-
-
-# ---- rows of one variant (task side) -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Events:
-    """Every event of a variant: features, labels (-1 unknown), bars, and which split it is in."""
-
-    X: np.ndarray
-    y: np.ndarray
-    bars: np.ndarray
-    stamps: pd.DatetimeIndex
-    dev: np.ndarray
-    holdout: np.ndarray
-    features: tuple[str, ...]
-    horizon: int
-
-    def rows(self, mask: np.ndarray) -> VariantRows:
-        """The rows where ``mask`` holds, as the tuning driver takes them."""
-        return VariantRows(self.X[mask], self.y[mask], self.bars[mask], self.features, self.horizon)
-
-
-@functools.lru_cache(maxsize=2)
-def _symbol_matrix(
-    root: str, symbol: str, features: tuple[str, ...]
-) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    """The symbol's candle bars and the selected features on each bar (NaN rows where missing).
-
-    Cached per worker process: consecutive tasks of one symbol read the store once.
-    """
-    store = RunStore(root)
-    candles = pd.DatetimeIndex(
-        pd.read_parquet(store.candles_path(symbol), columns=["timestamp"])["timestamp"]
-    )
-    frame = load_matrix(store.features_dir(), symbol, list(features))
-    at = pd.DatetimeIndex(frame["timestamp"]).get_indexer(candles)
-    values = np.ascontiguousarray(frame[list(features)].to_numpy(dtype=np.float32))
-    X = np.full((len(candles), len(features)), np.nan, dtype=np.float32)
-    X[at >= 0] = values[at[at >= 0]]
-    return candles, X
-
-
-def load_events(
-    root: str, variant: Variant, features: tuple[str, ...], cutoff: pd.Timestamp, horizon: int
-) -> Events:
-    """A variant's events with their bar positions, development and hold-out masks."""
-    candles, X_bars = _symbol_matrix(root, variant.symbol, features)
-    frame = load_variant(RunStore(root), variant)
-    bars = candles.get_indexer(pd.DatetimeIndex(frame["timestamp"]))
-    if bool(np.any(bars < 0)):
-        raise BadInputError(
-            str(RunStore(root).targets_path(variant.symbol)),
-            f"{variant.id}: event timestamps that are not candle bars",
-            "re-run `swingml targets` on the current candles",
-        )
-    label = frame["label"]
-    known = label.notna().to_numpy()
-    y = label.fillna(-1).to_numpy(dtype=np.int64)
-    dev = development_mask(bars, pd.Series(candles), cutoff, horizon) & known
-    holdout = np.asarray(candles[bars] >= cutoff) & known
-    return Events(X_bars[bars], y, bars.astype(np.int64), candles, dev, holdout, features, horizon)
 
 
 # ---- task functions (run in workers) -----------------------------------------------------------
@@ -324,8 +192,8 @@ def _reused(results: Sequence[TaskResult], wall: Callable[[Any], float], slots: 
     return recorded / max(slots, 1)
 
 
-def _read_frame(store: RunStore, *parts: str, hint: str) -> pd.DataFrame:
-    path = store.path(*parts)
+def _read_frame(store: RunStore, name: str, hint: str, **keys: object) -> pd.DataFrame:
+    path = store.dataset(name, **keys)
     if not path.is_file():
         raise BadInputError(str(path), "missing", hint)
     return pd.read_parquet(path)
@@ -448,9 +316,9 @@ def _stage1(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
     )
     board = _grid_frame(config).merge(scored, on="variant_id", how="inner")
     board = board.sort_values("order", kind="mergesort").reset_index(drop=True)
-    write_parquet_atomic(store.path("tuning", "stage1", "leaderboard.parquet"), board)
+    write_parquet_atomic(store.dataset("tune_leaderboard"), board)
     best = best_per_main(board) if len(board) else board
-    write_parquet_atomic(store.path("tuning", "stage1", "best.parquet"), best)
+    write_parquet_atomic(store.dataset("tune_best"), best)
     trained = int((board["wall_s"] > 0).sum()) if len(board) else 0
     top = float(board["score"].max()) if len(board) else float("nan")
     screened = {
@@ -531,7 +399,7 @@ def _study_tasks(
 
 def _journal(store: RunStore, stage: StageSpec, main_id: str, key: str) -> Path:
     suffix = key.rsplit("-", 1)[-1]
-    return store.path("tuning", "studies", f"stage{stage.number}", f"{main_id}-{suffix}.log")
+    return store.dataset("tune_study", number=stage.number, study=f"{main_id}-{suffix}")
 
 
 def _run_studies(
@@ -571,7 +439,7 @@ def _run_studies(
         )
         if stage.cv == "rolling" and study.extra.get("folds"):
             write_json_atomic(
-                store.path("tuning", "folds", f"{study.model_id}.json"),
+                store.dataset("tune_folds", main_id=study.model_id),
                 {
                     "main_id": study.model_id,
                     "variant_id": study.variant_id,
@@ -600,7 +468,7 @@ def _run_studies(
             "spent_s",
         ],
     )
-    write_parquet_atomic(store.path("tuning", f"stage{stage.number}", "results.parquet"), frame)
+    write_parquet_atomic(store.dataset("tune_results", number=stage.number), frame)
     top = float(frame["score"].max()) if len(frame) else float("nan")
     trials = int(frame["trials"].sum()) if len(frame) else 0
     slots = min(_workers(config), max(len(tasks), 1))
@@ -627,9 +495,7 @@ def _params_by(frame: pd.DataFrame, column: str) -> dict[Any, dict[str, ParamVal
 
 
 def _stage1_best(store: RunStore) -> pd.DataFrame:
-    return _read_frame(
-        store, "tuning", "stage1", "best.parquet", hint="run `swingml tune --stage 1` first"
-    )
+    return _read_frame(store, "tune_best", hint="run `swingml tune --stage 1` first")
 
 
 def _stage2(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
@@ -640,11 +506,7 @@ def _stage2(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
 def _stage3(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
     best = _stage1_best(ctx.store)
     stage2 = _read_frame(
-        ctx.store,
-        "tuning",
-        "stage2",
-        "results.parquet",
-        hint="run `swingml tune --stage 2` first",
+        ctx.store, "tune_results", hint="run `swingml tune --stage 2` first", number=2
     )
     by_window = _params_by(stage2, "w")
     stage = spec(3)
@@ -657,9 +519,7 @@ def _stage3(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
 
 
 def _stage3_results(store: RunStore) -> pd.DataFrame:
-    return _read_frame(
-        store, "tuning", "stage3", "results.parquet", hint="run `swingml tune --stage 3` first"
-    )
+    return _read_frame(store, "tune_results", hint="run `swingml tune --stage 3` first", number=3)
 
 
 def _stage4(ctx: StageContext, inputs: Inputs, grant: Grant) -> StageReport:
@@ -690,7 +550,7 @@ def best_params(store: RunStore) -> dict[str, dict[str, Any]]:
     best = _stage1_best(store)
     candidates: dict[str, list[tuple[float, int, dict[str, ParamValue]]]] = {}
     for number in (3, 4):
-        path = store.path("tuning", f"stage{number}", "results.parquet")
+        path = store.dataset("tune_results", number=number)
         if path.is_file():
             for found in pd.read_parquet(path).to_dict("records"):
                 score = float(found["score"])
@@ -701,7 +561,7 @@ def best_params(store: RunStore) -> dict[str, dict[str, Any]]:
                 baseline = float(found.get("baseline_score", float("nan")))
                 if np.isfinite(baseline):
                     candidates.setdefault(main_id, []).append((baseline, 0, {}))
-    stage2_path = store.path("tuning", "stage2", "results.parquet")
+    stage2_path = store.dataset("tune_results", number=2)
     by_window = _params_by(pd.read_parquet(stage2_path), "w") if stage2_path.is_file() else {}
     out: dict[str, dict[str, Any]] = {}
     for row in best.to_dict("records"):
@@ -723,7 +583,7 @@ def best_params(store: RunStore) -> dict[str, dict[str, Any]]:
 
 
 def _ledger(store: RunStore) -> dict[str, Any]:
-    path = store.path(*LEDGER)
+    path = store.dataset("tune_ledger")
     data: dict[str, Any] = read_json(path) if path.is_file() else {}
     data.setdefault("stages", {})
     return data
@@ -757,7 +617,7 @@ def _stage_key(inputs: Inputs, config: Config, number: int, spent_before: Sequen
 
 def _replay(store: RunStore, number: int, key: str) -> dict[str, int]:
     """The counts the tasks of this stage ran when the same stage (same key) ran before."""
-    path = store.path(*TRIALS)
+    path = store.dataset("tune_trials")
     recorded = read_json(path).get(f"stage{number}", {}) if path.is_file() else {}
     if recorded.get("key") != key:
         return {}
@@ -765,7 +625,7 @@ def _replay(store: RunStore, number: int, key: str) -> dict[str, int]:
 
 
 def _record(store: RunStore, number: int, key: str, counts: Mapping[str, int]) -> None:
-    path = store.path(*TRIALS)
+    path = store.dataset("tune_trials")
     data: dict[str, Any] = read_json(path) if path.is_file() else {}
     data[f"stage{number}"] = {"key": key, "counts": dict(sorted(counts.items()))}
     write_json_atomic(path, data)
@@ -830,8 +690,8 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
             "best_score": None if not np.isfinite(report.best_score) else report.best_score,
             "failed_tasks": report.failed,
         }
-        write_json_atomic(store.path(*LEDGER), ledger)
-        write_json_atomic(store.path(*BEST_PARAMS), best_params(store))
+        write_json_atomic(store.dataset("tune_ledger"), ledger)
+        write_json_atomic(store.dataset("best_params"), best_params(store))
         tasks += report.tasks
         failed += report.failed
         what = "trial(s)" if grant.trials else "s"
