@@ -19,7 +19,7 @@ import pandas as pd
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
-from swingml.tuning.driver import VariantRows
+from swingml.modeling.rows import VariantRows
 from swingml.splits import development_mask, holdout_cutoff, span_of
 from swingml.store import RunStore, combine_fingerprints, file_fingerprint, read_json
 from swingml.targets.grid import Variant, load_variant

@@ -19,6 +19,7 @@ import pandas as pd
 
 from swingml.config import Config
 from swingml.loading import Inputs, load_events, load_inputs, read_best_params
+from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
@@ -26,7 +27,6 @@ from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
 from swingml.store import RunStore, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, train_and_score
-from swingml.tuning.space import ParamValue
 from swingml.tuning.stages import spec
 
 TASK_VERSION = "tune-5"

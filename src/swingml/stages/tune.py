@@ -29,6 +29,9 @@ import pandas as pd
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.loading import Inputs, load_events, load_inputs
+from swingml.modeling.cv import folds_report
+from swingml.modeling.rows import VariantRows
+from swingml.modeling.space import ParamValue, snap
 from swingml.orchestration import Task, TaskResult, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
@@ -39,19 +42,16 @@ from swingml.store import (
     write_parquet_atomic,
 )
 from swingml.targets.grid import Variant, main_variants, variants
+from swingml.training.model import TrainSettings
 from swingml.tuning import budget
-from swingml.tuning.cv import folds_report
 from swingml.tuning.driver import (
     CvPlan,
     StudyPlan,
     StudyResult,
-    VariantRows,
     make_folds,
     run_study,
     screen_all,
 )
-from swingml.tuning.objective import TrainSettings
-from swingml.tuning.space import ParamValue, snap
 from swingml.tuning.stages import (
     StageSpec,
     best_per_main,
