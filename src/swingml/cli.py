@@ -242,8 +242,19 @@ def tune(
     debug: DebugOpt = False,
 ) -> None:
     """Run the four budgeted tuning stages (or one of them)."""
-    target = "swingml.stages.tune:run" if stage is None else f"swingml.stages.tune:stage{stage}"
-    _stage_command("tune", profile, config, run_dir, set_, debug, _stage_fn(target))
+    fn = _stage_fn("swingml.stages.tune:run") if stage is None else _tune_stage(stage)
+    _stage_command("tune", profile, config, run_dir, set_, debug, fn)
+
+
+def _tune_stage(number: int) -> Callable[[StageContext], StageOutcome]:
+    """``swingml tune --stage N``: that stage of ``tuning.stages.STAGES`` alone."""
+
+    def run(ctx: StageContext) -> StageOutcome:
+        from swingml.stages.tune import run_stages
+
+        return run_stages(ctx, (number,))
+
+    return run
 
 
 @app.command()

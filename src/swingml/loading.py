@@ -9,7 +9,7 @@ train and predict read; each says which command to run when its dataset is missi
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,3 +219,17 @@ def load_events(
     dev = development_mask(bars, pd.Series(candles), cutoff, horizon) & known
     holdout = np.asarray(candles[bars] >= cutoff) & known
     return Events(X_bars[bars], y, bars.astype(np.int64), candles, dev, holdout, features, horizon)
+
+
+def event_counts(
+    store: RunStore, symbols: Sequence[str]
+) -> dict[tuple[str, str, int, float, float], int]:
+    """Events per variant, keyed ``(symbol, kind, w, s, k)``, read from the targets' key columns."""
+    counts: dict[tuple[str, str, int, float, float], int] = {}
+    for symbol in symbols:
+        table = pd.read_parquet(store.targets_path(symbol), columns=["kind", "w", "s", "k"])
+        sizes = table.groupby(["kind", "w", "s", "k"], observed=True).size().reset_index()
+        for row in sizes.to_dict("records"):
+            key = (symbol, str(row["kind"]), int(row["w"]), float(row["s"]), float(row["k"]))
+            counts[key] = int(row[0])
+    return counts
