@@ -29,7 +29,6 @@ from swingml.features.matrix import load_matrix, read_metadata
 from swingml.loading import Development, development, features_fingerprint, read_kept
 from swingml.orchestration import check_failures, task_key, worker_threads
 from swingml.orchestration.executor import Task, make_executor
-from swingml.orchestration.failures import report_failures
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.selection import screening
 from swingml.selection.aggregate import (
@@ -127,7 +126,6 @@ def run(ctx: StageContext) -> StageOutcome:
         args = (str(store.root), plan.symbol, tuple(columns), config.selection, seed, bin_key)
         bin_tasks.append(Task(f"{bin_key}-{invocation}", bin_symbol, args, f"bin {plan.symbol}"))
     bin_results = executor.run("select-bin", bin_tasks) if bin_tasks else []
-    report_failures(ctx.console, "select-bin", bin_results)
     for task, result in zip(bin_tasks, bin_results, strict=True):
         if result.ok:
             bin_stats[task.args[1]] = dict(result.value, reused=False)
@@ -152,7 +150,6 @@ def run(ctx: StageContext) -> StageOutcome:
                 )
             )
     screen_results = executor.run("select", screen_tasks) if screen_tasks else []
-    report_failures(ctx.console, "select", screen_results)
     all_results = [*bin_results, *screen_results]
     check_failures(all_results, config, "select")
 

@@ -22,8 +22,9 @@ import pyarrow.parquet as pq
 from pandas.errors import Pandas4Warning
 
 from swingml.config import Config, GridConfig, TargetsConfig
-from swingml.errors import BadInputError, StageFailedError
+from swingml.errors import BadInputError
 from swingml.orchestration.executor import Task, make_executor
+from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.store import (
     RunStore,
@@ -80,10 +81,7 @@ def run(ctx: StageContext) -> StageOutcome:
         for symbol in symbols
     ]
     results = make_executor(config, store).run("targets", tasks)
-    failed = [result for result in results if not result.ok]
-    if failed:
-        lines = "; ".join(f"{r.label}: {_last_line(r.error)}" for r in failed)
-        raise StageFailedError(f"targets failed for {len(failed)} symbol(s): {lines}")
+    check_failures(results, config, "targets", whole=True)
 
     target_prints: dict[str, str] = {}
     frames: list[pd.DataFrame] = []
@@ -125,11 +123,6 @@ def build_symbol_file(
         "events": int(built.summary["events"].sum() // max(len(grid.k), 1)),
         "summary": built.summary.to_dict(orient="records"),
     }
-
-
-def _last_line(error: str | None) -> str:
-    lines = (error or "").strip().splitlines()
-    return lines[-1] if lines else "unknown error"
 
 
 def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:

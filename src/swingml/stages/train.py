@@ -20,7 +20,7 @@ import pandas as pd
 from swingml.config import Config
 from swingml.loading import Inputs, load_events, load_inputs, read_best_params
 from swingml.modeling.space import ParamValue
-from swingml.orchestration import Task, make_executor
+from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
@@ -152,6 +152,7 @@ def run(ctx: StageContext) -> StageOutcome:
         )
         tasks.append(Task(key, train_task, args, label=main_id))
     results = make_executor(config, store, ctx.console).run("train", tasks)
+    check_failures(results, config, "train")
     done = [r.value for r in results if r.ok]
     fingerprint = _fingerprint(store, inputs)
     cards: list[ModelCard] = []

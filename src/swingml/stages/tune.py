@@ -23,7 +23,7 @@ from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.loading import Inputs, event_counts, load_inputs
 from swingml.modeling.space import ParamValue
-from swingml.orchestration import Task, TaskResult, make_executor
+from swingml.orchestration import Task, TaskResult, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.store import RunStore, write_json_atomic, write_parquet_atomic
@@ -106,6 +106,7 @@ def _screen(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) -
         )
         work.append(Task(key, tasks.screen_task, args, label=main_id))
     results = make_executor(config, store, ctx.console).run(f"tune-stage{stage.number}", work)
+    check_failures(results, config, f"tune-stage{stage.number}")
     board = tasks.leaderboard(
         variants(config), [row for r in results if r.ok for row in r.value["rows"]]
     )
@@ -192,6 +193,7 @@ def _studies(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) 
     start = policy.start_params(stage, models, seed)
     work = _study_tasks(ctx, inputs, stage, models, start, grant)
     results = make_executor(config, store, ctx.console).run(f"tune-stage{stage.number}", work)
+    check_failures(results, config, f"tune-stage{stage.number}")
     done: dict[str, StudyResult] = {
         t.label: r.value for t, r in zip(work, results, strict=True) if r.ok
     }
@@ -285,4 +287,3 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
 def run(ctx: StageContext) -> StageOutcome:
     """``swingml tune``: every stage of ``tuning.stages.STAGES`` in order."""
     return run_stages(ctx, [s.number for s in STAGES])
-
