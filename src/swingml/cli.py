@@ -56,7 +56,11 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on erro
 def _context(
     profile: str | None, configs: list[Path] | None, run_dir: Path | None, sets: list[str] | None
 ) -> StageContext:
-    config = load_config(profile, configs or (), sets or (), run_dir)
+    manifest = RunStore(run_dir).read_manifest() if run_dir is not None else {}
+    recorded = None
+    if isinstance(manifest.get("config"), dict):
+        recorded = (f"{run_dir}/manifest.json (the run's recorded config)", manifest["config"])
+    config = load_config(profile, configs or (), sets or (), run_dir, recorded)
     store = RunStore(config.run.dir)
     store.root.mkdir(parents=True, exist_ok=True)
     store.write_manifest(config.model_dump(mode="json"), {})
@@ -102,7 +106,7 @@ def _stage_command(
     def body() -> None:
         ctx = _context(profile, configs, run_dir, sets)
         target = fn if fn is not None else pipeline.resolve(pipeline.STAGES[stage])
-        pipeline.run_stage(stage, ctx, target)
+        pipeline.run_through(stage, ctx, target)
 
     _guarded(debug, body)
 
@@ -152,6 +156,18 @@ def data_validate(
         debug,
         _stage_fn("swingml.stages.data:validate"),
     )
+
+
+@data_app.command("prepare")
+def data_prepare(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Bring the candles of data.dir into the run, validated (reused while files are unchanged)."""
+    _stage_command("data", profile, config, run_dir, set_, debug)
 
 
 @data_app.command("fetch")

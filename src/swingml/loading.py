@@ -61,7 +61,9 @@ def development(config: Config, store: RunStore) -> Development:
     for symbol in config.data.symbols:
         path = store.candles_path(symbol)
         if not path.is_file():
-            raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml data` first")
+            raise BadInputError(
+                str(path), f"no candles for {symbol}", "run `swingml data prepare` first"
+            )
         column = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
         bars[symbol] = pd.DatetimeIndex(column)
         prints[f"candles/{symbol}"] = file_fingerprint(path)

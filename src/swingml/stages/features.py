@@ -36,19 +36,19 @@ def _check_candles(store: RunStore, symbol: str) -> int:
         raise BadInputError(
             str(path),
             f"no candles for {symbol}",
-            "run `swingml data` (or `swingml run`) first, or check data.symbols",
+            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
         )
     try:
         schema = pq.read_schema(path)
         rows = int(pq.read_metadata(path).num_rows)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInputError(
-            str(path), f"not a readable Parquet file ({exc})", "re-run `swingml data`"
+            str(path), f"not a readable Parquet file ({exc})", "re-run `swingml data prepare`"
         ) from None
     missing = [c for c in REQUIRED if c not in schema.names]
     if missing:
         raise BadInputError(
-            str(path), f"candle columns {missing} are missing", "re-run `swingml data`"
+            str(path), f"candle columns {missing} are missing", "re-run `swingml data prepare`"
         )
     if rows == 0:
         raise BadInputError(str(path), "the candle table is empty", "check the data source")

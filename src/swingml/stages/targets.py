@@ -25,7 +25,7 @@ from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
-from swingml.pipeline import StageContext, StageOutcome, run_stage
+from swingml.pipeline import StageContext, StageOutcome
 from swingml.store import (
     RunStore,
     atomic_path,
@@ -51,9 +51,6 @@ def run(ctx: StageContext) -> StageOutcome:
     """Build (or reuse) the target store of every symbol and report the grid and class balance."""
     config, store = ctx.config, ctx.store
     symbols = list(config.data.symbols)
-    if not all(store.candles_path(symbol).is_file() for symbol in symbols):
-        ctx.console.print("targets: candles/ is incomplete, running the data stage first")
-        run_stage("data", ctx)
     candle_prints = {symbol: _checked_candles(store, symbol) for symbol in symbols}
     config_hash = config.slice_hash("targets", "grid")
     meta_path = store.dataset("targets_meta")
@@ -153,7 +150,7 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
         raise BadInputError(
             str(path),
             f"no candles for {symbol}",
-            "run `swingml data validate` (or `swingml run`) first, or check data.symbols",
+            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
         )
     try:
         candles = pd.read_parquet(path, columns=["timestamp", "high", "low", "close"])
@@ -161,7 +158,7 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
         raise BadInputError(
             str(path),
             f"cannot read timestamp/high/low/close: {exc}",
-            "rebuild the candles with `swingml data validate`",
+            "rebuild the candles with `swingml data prepare`",
         ) from None
     _check_rows(path, candles)
     return file_fingerprint(path)
@@ -177,7 +174,7 @@ def _check_rows(path: Path, candles: pd.DataFrame) -> None:
         raise BadInputError(
             f"{path} row {row}",
             "timestamps must be strictly increasing",
-            "rebuild the candles with `swingml data validate`",
+            "rebuild the candles with `swingml data prepare`",
         )
     prices = candles[["high", "low", "close"]].to_numpy(dtype=np.float64)
     broken = ~np.isfinite(prices).all(axis=1) | (prices <= 0).any(axis=1)
@@ -187,7 +184,7 @@ def _check_rows(path: Path, candles: pd.DataFrame) -> None:
         raise BadInputError(
             f"{path} row {row}",
             "high, low and close must be finite and > 0, with high >= low",
-            "rebuild the candles with `swingml data validate`",
+            "rebuild the candles with `swingml data prepare`",
         )
 
 
