@@ -106,8 +106,8 @@ def real_frame(run: Path, rows: int, limit: int) -> pd.DataFrame:
     """Up to ``limit`` real features passing filters 1-4, on ``rows`` BTC development rows."""
     from swingml.config import PrepConfig, load_config
     from swingml.features.matrix import feature_names, load_matrix
+    from swingml.loading import development
     from swingml.prep.pipeline import chain, development_rows
-    from swingml.stages.prep import development
     from swingml.store import RunStore
 
     config = load_config("real-1h", (), [], run)

@@ -49,9 +49,9 @@ def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
     """Plan the variants (the stage's own code), load and quantise the union rows once."""
     from swingml.config import load_config
     from swingml.features.matrix import load_matrix, read_metadata
+    from swingml.loading import development, read_kept
     from swingml.selection import screening
     from swingml.stages import select
-    from swingml.stages.prep import development, read_kept
     from swingml.store import RunStore
     from swingml.targets.grid import variants
     from swingml.targets.guard import guard_inputs
@@ -249,8 +249,8 @@ def regime(run: Path, symbol: str, n_train: int = 20_000, n_valid: int = 5_000) 
     """
     from swingml.config import load_config
     from swingml.features.matrix import load_matrix, read_metadata
+    from swingml.loading import read_kept
     from swingml.selection import screening
-    from swingml.stages.prep import read_kept
     from swingml.store import RunStore
     from swingml.targets.guard import guard_inputs
 

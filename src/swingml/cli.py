@@ -6,6 +6,7 @@ row and the rule (no traceback unless ``--debug``); 1 any other failure.
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,8 +21,9 @@ from swingml import pipeline
 from swingml.config import load_config
 from swingml.deploy.profile_check import check_profile
 from swingml.errors import BadInputError, NotBuiltError, SwingmlError
-from swingml.gcs_store import open_store
+from swingml.gcs_store import is_gcs, open_store
 from swingml.pipeline import StageContext, StageOutcome
+from swingml.store import RunStore
 
 app = typer.Typer(
     help="Train, tune, register and serve LightGBM models of what follows crypto swing events.",
@@ -58,10 +60,23 @@ SetOpt = Annotated[
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
 
 
+def _recorded_config(run_dir: str | None) -> tuple[str, dict[str, Any]] | None:
+    """The config an existing local run was built with (``manifest.json``), if any.
+
+    A ``gs://`` run's manifest is read once its working copy is pulled, not here.
+    """
+    if run_dir is None or is_gcs(run_dir):
+        return None
+    manifest = RunStore(run_dir).read_manifest()
+    if not isinstance(manifest.get("config"), dict):
+        return None
+    return (f"{run_dir}/manifest.json (the run's recorded config)", manifest["config"])
+
+
 def _context(
     profile: str | None, configs: list[Path] | None, run_dir: str | None, sets: list[str] | None
 ) -> StageContext:
-    config = load_config(profile, configs or (), sets or (), run_dir)
+    config = load_config(profile, configs or (), sets or (), run_dir, _recorded_config(run_dir))
     check_profile(config)
     store = open_store(config.run.dir, config.run.work_dir)
     store.root.mkdir(parents=True, exist_ok=True)
@@ -108,7 +123,7 @@ def _stage_command(
     def body() -> None:
         ctx = _context(profile, configs, run_dir, sets)
         target = fn if fn is not None else pipeline.resolve(pipeline.STAGES[stage])
-        pipeline.run_stage(stage, ctx, target)
+        pipeline.run_through(stage, ctx, target)
 
     _guarded(debug, body)
 
@@ -168,7 +183,7 @@ def data_prepare(
     set_: SetOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Stage data: validated candles of every symbol in the run's candles/ (reused if unchanged)."""
+    """Bring the candles of data.dir into the run, validated (reused while files are unchanged)."""
     _stage_command("data", profile, config, run_dir, set_, debug)
 
 
@@ -260,8 +275,19 @@ def tune(
     debug: DebugOpt = False,
 ) -> None:
     """Run the four budgeted tuning stages (or one of them)."""
-    target = "swingml.stages.tune:run" if stage is None else f"swingml.stages.tune:stage{stage}"
-    _stage_command("tune", profile, config, run_dir, set_, debug, _stage_fn(target))
+    fn = _stage_fn("swingml.stages.tune:run") if stage is None else _tune_stage(stage)
+    _stage_command("tune", profile, config, run_dir, set_, debug, fn)
+
+
+def _tune_stage(number: int) -> Callable[[StageContext], StageOutcome]:
+    """``swingml tune --stage N``: that stage of ``tuning.stages.STAGES`` alone."""
+
+    def run(ctx: StageContext) -> StageOutcome:
+        from swingml.stages.tune import run_stages
+
+        return run_stages(ctx, (number,))
+
+    return run
 
 
 @app.command()

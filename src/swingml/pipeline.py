@@ -53,6 +53,9 @@ STAGES: dict[str, str] = {
 }
 
 RUN_ORDER: tuple[str, ...] = tuple(STAGES)
+BUILDS: tuple[str, ...] = RUN_ORDER[: RUN_ORDER.index("predict_batch")]
+"""The stages that build a run from its candles, each reading what the ones before it wrote.
+Prediction reads champions from a registry that may live elsewhere, so it runs alone."""
 
 
 def resolve(target: str) -> StageFn:
@@ -133,3 +136,23 @@ def run_all(ctx: StageContext) -> dict[str, StageOutcome]:
             continue
         outcomes[name] = run_stage(name, ctx, fn)
     return outcomes
+
+
+def missing_upstream(name: str, ctx: StageContext) -> list[str]:
+    """The stages before ``name`` in run order that this run has not finished (``summary.json``).
+
+    A finished stage is trusted: each stage's own input key decides whether its outputs are
+    current, so re-running the ones before it would only re-register models and re-read data.
+    """
+    if name not in BUILDS:
+        return []
+    done = ctx.store.read_summary()["stages"]
+    before = BUILDS[: BUILDS.index(name)]
+    return [s for s in before if done.get(s, {}).get("status") != "done"]
+
+
+def run_through(name: str, ctx: StageContext, fn: StageFn | None = None) -> StageOutcome:
+    """What every stage command does: run the unfinished stages it depends on, then itself."""
+    for before in missing_upstream(name, ctx):
+        run_stage(before, ctx)
+    return run_stage(name, ctx, fn)

@@ -21,8 +21,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SUMMARY = "summary.json"
-MANIFEST = "manifest.json"
+from swingml import catalog
+
+SUMMARY = catalog.relative("summary")
+MANIFEST = catalog.relative("manifest")
 
 
 @contextlib.contextmanager
@@ -122,17 +124,26 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def dataset(self, name: str, **keys: object) -> Path:
+        """The path of a dataset of the run catalog (``swingml.catalog``), e.g. ``("model",
+        main_id=...)``; not created."""
+        return self.root / catalog.relative(name, **keys)
+
+    def folder(self, name: str, **keys: object) -> Path:
+        """A folder one component owns whole (``swingml.catalog.FOLDERS``); not created."""
+        return self.root / catalog.folder(name, **keys)
+
     def candles_path(self, symbol: str) -> Path:
         """Validated candles of one symbol, as every later stage reads them."""
-        return self.path("candles", f"{symbol}.parquet")
+        return self.dataset("candles", symbol=symbol)
 
     def features_dir(self) -> Path:
         """The feature store folder (Parquet + metadata)."""
-        return self.path("features")
+        return self.folder("features")
 
     def targets_path(self, symbol: str) -> Path:
         """The long-form target table of one symbol."""
-        return self.path("targets", f"{symbol}.parquet")
+        return self.dataset("targets", symbol=symbol)
 
     def begin_stage(self, name: str) -> None:
         """Called as a stage starts; a local run directory needs nothing (see ``gcs_store``)."""

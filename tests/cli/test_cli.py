@@ -16,6 +16,7 @@ COMMANDS = [
     ["run"],
     ["data"],
     ["data", "validate"],
+    ["data", "prepare"],
     ["data", "fetch"],
     ["data", "synth"],
     ["features"],
@@ -84,3 +85,19 @@ def test_report_prints_the_summary(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "--format", "json", "--run-dir", str(tmp_path)])
     assert result.exit_code == 0
     assert '"data"' in result.output
+
+
+def test_a_stage_command_runs_the_unfinished_stages_it_needs_then_stops(tmp_path: Path) -> None:
+    import json
+
+    run_dir = str(tmp_path / "run")
+    first = runner.invoke(app, ["targets", "--profile", "integration-test", "--run-dir", run_dir])
+    assert first.exit_code == 0, first.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert list(summary["stages"]) == ["data", "features", "targets"]
+    # again, without the profile: the run's recorded config is the starting point, all reused
+    second = runner.invoke(app, ["targets", "--run-dir", run_dir])
+    assert second.exit_code == 0, second.output
+    stages = json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]
+    assert stages["targets"]["reused"] is True
+    assert stages["data"] == summary["stages"]["data"]  # not run again

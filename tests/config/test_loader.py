@@ -63,6 +63,8 @@ def test_set_is_enough_to_point_a_run_at_other_data() -> None:
         ("split.holdout_fraction=abc", "split.holdout_fraction", "valid number"),
         ("tuning.shares=[0.5, 0.5, 0.5, 0.5]", "tuning.shares", "sum to 1"),
         ("executor.kind=slurm", "executor.kind", "'local' or 'ray'"),
+        ("grid.windows=[0]", "grid.windows", "at least 1 bar"),
+        ("grid.s=[1.0, -1.0]", "grid.s", "greater than 0"),
     ],
 )
 def test_bad_override_names_origin_key_and_rule(override: str, key: str, words: str) -> None:

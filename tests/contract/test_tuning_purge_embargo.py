@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from swingml.modeling.cv import Fold, chronological_split, rolling_folds
 from swingml.splits import development_mask, holdout_cutoff
-from swingml.tuning.cv import Fold, chronological_split, rolling_folds
 
 
 def _events(seed: int, n_bars: int, n_events: int) -> tuple[np.ndarray, pd.Series]:
@@ -98,7 +98,7 @@ def test_max_train_keeps_the_most_recent_rows() -> None:
 
 
 def test_embargo_drops_rows_just_after_the_block() -> None:
-    from swingml.tuning.cv import purge_and_embargo
+    from swingml.modeling.cv import purge_and_embargo
 
     bars = np.arange(100, dtype=np.int64)
     kept, purged, embargoed = purge_and_embargo(np.arange(100), bars, 40, 59, 5)

@@ -91,3 +91,14 @@ def test_champions_are_registered_with_tags(run_dir: Path) -> None:
     )
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert name in listed.stdout
+
+
+@pytest.mark.slow
+def test_every_file_of_a_run_belongs_to_a_declared_dataset(run_dir: Path) -> None:
+    from swingml.catalog import CATALOG, owner
+
+    files = [p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()]
+    undeclared = [f for f in files if owner(f) is None]
+    assert not undeclared, undeclared[:10]
+    found = {d.name for f in files if (d := owner(f)) is not None}
+    assert set(CATALOG) - found == set(), "declared but never written"

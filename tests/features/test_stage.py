@@ -7,12 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from swingml.cli import app
 from swingml.config import load_config
+from swingml.errors import BadInputError
 from swingml.features.base import FAMILIES
 from swingml.features.plan import count_per_symbol
+from swingml.pipeline import StageContext, run_stage
+from swingml.store import RunStore
 
 runner = CliRunner()
 
@@ -85,11 +89,11 @@ def test_symbols_sharing_a_prefix_exit_2(run_store: Any) -> None:
     assert "data.symbols[1]" in result.output.replace("\n", "")
 
 
-def test_missing_candles_exit_2(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["features", "--run-dir", str(tmp_path)])
-    assert result.exit_code == 2
-    output = result.output.replace("\n", "")
-    assert "candles/BTCUSDT.parquet" in output and "swingml data" in output
+def test_missing_candles_name_the_command_that_brings_them(tmp_path: Path) -> None:
+    # (the ``features`` command itself runs the data stage first on a fresh run directory)
+    ctx = StageContext(load_config(run_dir=tmp_path), RunStore(tmp_path), Console())
+    with pytest.raises(BadInputError, match=r"candles/BTCUSDT.parquet.*swingml data prepare"):
+        run_stage("features", ctx)
 
 
 def test_the_script_wraps_the_cli(run_store: Any) -> None:

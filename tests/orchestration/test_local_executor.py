@@ -148,6 +148,15 @@ def test_failure_threshold_fails_the_stage_only_above_it() -> None:
     check_failures([], Config())
 
 
+def test_a_stage_whose_tasks_build_one_dataset_fails_on_any_failure() -> None:
+    ok = TaskResult("a", "BTCUSDT/technical", True)
+    bad = TaskResult(
+        "b", "ETHUSDT/technical", False, error="Traceback\nValueError: boom", exit_status="error"
+    )
+    with pytest.raises(StageFailedError, match=r"1 of 20 .*ETHUSDT/technical \(error: ValueError"):
+        check_failures([ok] * 19 + [bad], Config(), "features", whole=True)
+
+
 def test_make_executor_gives_the_local_pool(store: RunStore) -> None:
     assert isinstance(make_executor(Config(), store), LocalExecutor)
 

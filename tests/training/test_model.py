@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from swingml.training.metrics import macro_ap
-from swingml.training.model import FIXED_PARAMS, binned_dataset, fit, lgb_params, predict
+from swingml.training.model import (
+    FIXED_PARAMS,
+    TrainSettings,
+    binned_dataset,
+    fit,
+    lgb_params,
+    predict,
+)
 
 
 def _data(n: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -28,8 +35,8 @@ def test_fit_on_subsets_is_deterministic_and_learns() -> None:
     X, y = _data()
     full = binned_dataset(X, [f"f{i}" for i in range(8)])
     train, valid = np.arange(400), np.arange(400, 500)
-    a = fit(full, y, train, valid, {}, num_rounds=100, early_stopping=10, seed=3)
-    b = fit(full, y, train, valid, {}, num_rounds=100, early_stopping=10, seed=3)
+    a = fit(full, y, train, valid, {}, TrainSettings(100, 10, 3))
+    b = fit(full, y, train, valid, {}, TrainSettings(100, 10, 3))
     np.testing.assert_array_equal(a.valid_proba, b.valid_proba)
     assert 1 <= a.best_iteration <= 100
     assert macro_ap(y[valid], a.valid_proba) > 0.8
@@ -42,7 +49,7 @@ def test_labels_can_change_between_fits_on_the_same_binned_rows() -> None:
     full = binned_dataset(X, [f"f{i}" for i in range(8)])
     train, valid = np.arange(400), np.arange(400, 500)
     flipped = (y + 1) % 3
-    a = fit(full, y, train, valid, {}, num_rounds=30, early_stopping=10, seed=3)
-    b = fit(full, flipped, train, valid, {}, num_rounds=30, early_stopping=10, seed=3)
+    a = fit(full, y, train, valid, {}, TrainSettings(30, 10, 3))
+    b = fit(full, flipped, train, valid, {}, TrainSettings(30, 10, 3))
     assert np.mean(a.valid_proba.argmax(1) == y[valid]) > 0.8
     assert np.mean(b.valid_proba.argmax(1) == flipped[valid]) > 0.8

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from swingml.modeling.rows import VariantRows
 from swingml.training.production import TrainPlan, train_and_score
-from swingml.tuning.driver import VariantRows
 
 PLAN = TrainPlan(
     num_rounds=200,

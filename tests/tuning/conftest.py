@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from swingml.tuning.driver import VariantRows
+from swingml.modeling.rows import VariantRows
 
 
 def make_rows(n: int = 600, features: int = 12, seed: int = 0, horizon: int = 6) -> VariantRows:

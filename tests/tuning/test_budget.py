@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from swingml.tuning.budget import account, grant, stage_shares
+from swingml.tuning.budget import Grant, account, deal, grant, stage_shares
 
 SHARES = (0.25, 0.15, 0.35, 0.25)
 
@@ -68,3 +68,10 @@ def test_trials_are_dealt_evenly_within_caps_and_every_study_gets_one() -> None:
     assert split_trials(2, [3, 3, 3, 3]) == [1, 1, 1, 1]  # at least one trial each
     assert split_trials(50, [30, 10, 30]) == [20, 10, 20]
     assert split_trials(7, []) == []
+
+
+def test_a_replayed_count_wins_over_the_deal_and_minutes_leave_counts_to_the_clock() -> None:
+    ids, caps = ["a", "b", "c"], [10, 10, 10]
+    assert deal(Grant("trials", 7, {}), ids, caps) == {"a": 3, "b": 2, "c": 2}
+    assert deal(Grant("trials", 7, {"b": 5}), ids, caps) == {"a": 3, "b": 5, "c": 2}
+    assert deal(Grant("minutes", 60.0, {"b": 5}), ids, caps) == {"a": None, "b": 5, "c": None}

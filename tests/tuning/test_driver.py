@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from swingml.tuning.driver import CvPlan, StudyPlan, VariantRows, run_study, screen, screen_all
-from swingml.tuning.objective import TrainSettings
-from swingml.tuning.space import SEED
+from swingml.modeling.rows import VariantRows
+from swingml.modeling.space import SEED
+from swingml.training.model import TrainSettings
+from swingml.tuning.driver import CvPlan, StudyPlan, run_study, screen, screen_all
 from swingml.tuning.storage import open_study, storage_for
 
 ROLLING = CvPlan("rolling", 3, 0.2, 10_000)

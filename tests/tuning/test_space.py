@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from swingml.tuning.space import (
+from swingml.modeling.space import (
     BROAD,
     SEED,
     Choice,

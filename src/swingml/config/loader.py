@@ -38,8 +38,13 @@ def load_config(
     files: Iterable[str | Path] = (),
     overrides: Iterable[str] = (),
     run_dir: str | Path | None = None,
+    recorded: tuple[str, Mapping[str, Any]] | None = None,
 ) -> Config:
-    """Merge base, profile, extra files and ``dotted.key=value`` overrides into a ``Config``."""
+    """Merge base, profile, extra files and ``dotted.key=value`` overrides into a ``Config``.
+
+    ``recorded`` is ``(origin, config)`` of an existing run: the config the run was built with,
+    layered right after ``base.yaml`` so that profile, files and overrides apply on top of it.
+    """
     origins: dict[tuple[str, ...], str] = {}
     merged: dict[str, Any] = {}
     layers: list[Path] = [config_dir() / "base.yaml"]
@@ -53,10 +58,12 @@ def load_config(
             )
         layers.append(path)
     layers.extend(Path(f) for f in files)
-    for layer in layers:
+    for index, layer in enumerate(layers):
         data = _read_yaml(layer)
         data.pop("extends", None)
         _merge(merged, data, str(layer), origins, ())
+        if index == 0 and recorded is not None:
+            _merge(merged, recorded[1], recorded[0], origins, ())
     for override in overrides:
         key, value = _parse_override(override)
         _merge(merged, _nest(key, value), _SET_ORIGIN, origins, ())

@@ -39,3 +39,17 @@ class GridConfig(Section):
         if len(set(value)) != len(value):
             raise ValueError("values must be unique")
         return value
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_at_least_one_bar(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(w < 1 for w in value):
+            raise ValueError("every window must be at least 1 bar (a pivot needs a bar each side)")
+        return value
+
+    @field_validator("s", "k")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not v > 0 for v in value):
+            raise ValueError("every value must be greater than 0 (a multiple of the volatility)")
+        return value

@@ -1,7 +1,8 @@
-"""Failed tasks after a stage: listed for the user, and the threshold that fails the stage.
+"""Failed tasks after a stage: listed for the user, and the one rule that fails the stage.
 
-The executors list failures themselves and return every result; whether too many failures fail
-the whole stage is the stage's call, through ``check_failures``.
+The executors list failures themselves (once) and return every result; every stage with tasks
+then calls ``check_failures``: more than ``executor.failure_threshold`` of them failed, or any
+when each task builds a part of one dataset (``whole``), and the stage fails.
 """
 
 from __future__ import annotations
@@ -48,21 +49,31 @@ def report_failures(console: Console, stage: str, results: Sequence[TaskResult])
 
 
 def check_failures(
-    results: Sequence[TaskResult], config: Config | ExecutorConfig, stage: str = "stage"
+    results: Sequence[TaskResult],
+    config: Config | ExecutorConfig,
+    stage: str = "stage",
+    *,
+    whole: bool = False,
 ) -> None:
     """Raise ``StageFailedError`` when the failed share exceeds ``executor.failure_threshold``.
 
-    Accepts the whole ``Config`` or its ``executor`` section. A stage calls this after
-    ``Executor.run`` and before using the results; with no tasks nothing can fail.
+    With ``whole`` the tasks build parts of one dataset (a symbol's targets, a feature block)
+    that later stages need complete, so any failure fails the stage. Accepts the whole ``Config``
+    or its ``executor`` section. A stage calls this after ``Executor.run`` and before using the
+    results; with no tasks nothing can fail.
     """
     section = cast("ExecutorConfig", getattr(config, "executor", config))
-    threshold = section.failure_threshold
+    threshold = 0.0 if whole else section.failure_threshold
     failed = [r for r in results if not r.ok]
     if not results or len(failed) / len(results) <= threshold:
         return
-    examples = ", ".join(f"{r.label or r.key} ({r.exit_status})" for r in failed[:3])
+    examples = "; ".join(f"{r.label or r.key} ({cause(r)})" for r in failed[:3])
+    rule = (
+        "each builds a part of one dataset"
+        if whole
+        else f"{len(failed) / len(results):.0%} > executor.failure_threshold={threshold:g}"
+    )
     raise StageFailedError(
-        f"{stage}: {len(failed)} of {len(results)} tasks failed "
-        f"({len(failed) / len(results):.0%} > executor.failure_threshold={threshold:g}), "
-        f"e.g. {examples}; their logs are listed above and in the tasks table"
+        f"{stage}: {len(failed)} of {len(results)} tasks failed ({rule}), e.g. {examples}; "
+        "their logs are listed above and in the tasks table"
     )

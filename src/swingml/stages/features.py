@@ -17,11 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from swingml.data.symbols import short_name
-from swingml.errors import BadInputError, StageFailedError
+from swingml.errors import BadInputError
 from swingml.features import generate
 from swingml.features.matrix import METADATA
 from swingml.features.plan import FEATURE_CODE_VERSION, make_plan, plan_spec
 from swingml.orchestration.executor import Task, make_executor
+from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.store import RunStore, combine_fingerprints, file_fingerprint, write_json_atomic
 
@@ -35,19 +36,19 @@ def _check_candles(store: RunStore, symbol: str) -> int:
         raise BadInputError(
             str(path),
             f"no candles for {symbol}",
-            "run `swingml data` (or `swingml run`) first, or check data.symbols",
+            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
         )
     try:
         schema = pq.read_schema(path)
         rows = int(pq.read_metadata(path).num_rows)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInputError(
-            str(path), f"not a readable Parquet file ({exc})", "re-run `swingml data`"
+            str(path), f"not a readable Parquet file ({exc})", "re-run `swingml data prepare`"
         ) from None
     missing = [c for c in REQUIRED if c not in schema.names]
     if missing:
         raise BadInputError(
-            str(path), f"candle columns {missing} are missing", "re-run `swingml data`"
+            str(path), f"candle columns {missing} are missing", "re-run `swingml data prepare`"
         )
     if rows == 0:
         raise BadInputError(str(path), "the candle table is empty", "check the data source")
@@ -123,14 +124,7 @@ def run(ctx: StageContext) -> StageOutcome:
             tasks.append(Task(key, generate.build_cross, args_x, "cross_coin"))
 
     results = make_executor(config, store, ctx.console).run("features", tasks) if tasks else []
-    failed = [r for r in results if not r.ok]
-    if failed:
-        first = failed[0]
-        last_line = (first.error or "").strip().splitlines()[-1:] or [""]
-        raise StageFailedError(
-            f"{len(failed)} of {len(tasks)} feature tasks failed "
-            f"({', '.join(r.label for r in failed)}); first: {first.label}: {last_line[0]}"
-        )
+    check_failures(results, config, "features", whole=True)
 
     interval = config.data.interval
     entries: list[dict[str, Any]] = []

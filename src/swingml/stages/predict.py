@@ -43,12 +43,12 @@ PREDICTIONS = "predictions"
 
 def prediction_store(store: RunStore) -> PredictionStore:
     """The run's prediction store (``predictions/``)."""
-    return PredictionStore(store.path(PREDICTIONS))
+    return PredictionStore(store.folder(PREDICTIONS))
 
 
 def _registry(config: Config, store: RunStore) -> MlflowRegistry:
     section = config.registry
-    db = store.path("mlflow.db")
+    db = store.dataset("mlflow_db")
     if section.tracking_uri is None and not db.is_file():
         raise BadInputError(
             str(db), "no model registry in this run", "run `swingml train` (or `swingml run`) first"
@@ -91,7 +91,7 @@ def _features_current(store: RunStore, symbols: Sequence[str]) -> bool:
 
 
 def _targets_current(store: RunStore, symbols: Sequence[str]) -> bool:
-    path = store.path("targets", "_meta.json")
+    path = store.dataset("targets_meta")
     if not path.is_file():
         return False
     return _candles_current(read_json(path).get("candles", {}), store, symbols)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,19 +20,11 @@ import pandas as pd
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import METADATA, feature_names, load_matrix, symbol_timestamps
+from swingml.loading import Development, development, features_fingerprint
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.prep.pipeline import Block, PrepResult, development_rows, run_filters
-from swingml.splits import holdout_cutoff, span_of
-from swingml.store import (
-    RunStore,
-    combine_fingerprints,
-    file_fingerprint,
-    read_json,
-    write_json_atomic,
-)
+from swingml.store import combine_fingerprints, read_json, write_json_atomic
 
-KEPT = ("prep", "kept_features.json")
-REPORT = ("prep", "report.json")
 PREP_VERSION = "prep-1"
 """Part of the input key: bump it when the filters change meaning for the same inputs."""
 
@@ -46,45 +37,10 @@ AFTER_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class Development:
-    """The global hold-out cutoff and every symbol's bars (SPEC §7), from the candle files."""
-
-    cutoff: pd.Timestamp
-    bars: Mapping[str, pd.DatetimeIndex]
-    fingerprints: Mapping[str, str]
-
-
-def development(config: Config, store: RunStore) -> Development:
-    """Cutoff = start of the last ``split.holdout_fraction`` of the span of all symbols' candles."""
-    bars: dict[str, pd.DatetimeIndex] = {}
-    prints: dict[str, str] = {}
-    for symbol in config.data.symbols:
-        path = store.candles_path(symbol)
-        if not path.is_file():
-            raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml data` first")
-        column = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
-        bars[symbol] = pd.DatetimeIndex(column)
-        prints[f"candles/{symbol}"] = file_fingerprint(path)
-    first, last = span_of(pd.Series(index) for index in bars.values())
-    cutoff = holdout_cutoff(first, last, config.split.holdout_fraction)
-    return Development(cutoff, bars, prints)
-
-
 def union_bars(bars: Mapping[str, pd.DatetimeIndex]) -> pd.DatetimeIndex:
     """Every timestamp at which at least one symbol has a bar, sorted, UTC."""
     stamps = np.unique(np.concatenate([_ms(pd.Series(b)) for b in bars.values()]))
     return pd.DatetimeIndex(stamps.astype("datetime64[ms]")).tz_localize("UTC")
-
-
-def features_fingerprint(store: RunStore) -> str:
-    """Identity of the feature store: its metadata file, written last and naming every block."""
-    path = store.features_dir() / METADATA
-    if not path.is_file():
-        raise BadInputError(
-            str(path), "the feature store has no metadata", "run `swingml features`"
-        )
-    return file_fingerprint(path)
 
 
 def input_key(config: Config, dev: Development, features: str) -> str:
@@ -99,24 +55,12 @@ def input_key(config: Config, dev: Development, features: str) -> str:
     return combine_fingerprints(parts)
 
 
-def read_kept(store: RunStore) -> list[str]:
-    """The kept feature names written by this stage (for ``select``)."""
-    path = store.path(*KEPT)
-    if not path.is_file():
-        raise BadInputError(str(path), "no prep output", "run `swingml prep` first")
-    data = read_json(path)
-    names = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise BadInputError(str(path), 'must hold {"features": [names]}', "re-run `swingml prep`")
-    return names
-
-
 def run(ctx: StageContext) -> StageOutcome:
     """Filter the feature store; reuse the previous result when inputs and config are unchanged."""
     config, store = ctx.config, ctx.store
     dev = development(config, store)
     key = input_key(config, dev, features_fingerprint(store))
-    kept_path, report_path = store.path(*KEPT), store.path(*REPORT)
+    kept_path, report_path = store.dataset("prep_kept"), store.dataset("prep_report")
     if kept_path.is_file() and report_path.is_file() and read_json(kept_path).get("key") == key:
         report = read_json(report_path)
         ctx.console.print(f"prep: reused {report['features_out']} kept features")

@@ -23,7 +23,7 @@ def _fmt(value: float | None) -> str:
 def list_models(ctx: StageContext) -> StageOutcome:
     """Print every registered model with its champion and hold-out metrics."""
     section = ctx.config.registry
-    db = ctx.store.path("mlflow.db")
+    db = ctx.store.dataset("mlflow_db")
     if section.tracking_uri is None and not db.is_file():
         raise BadInputError(str(db), "no model registry in this run", "run `swingml train` first")
     registry = MlflowRegistry.for_run(

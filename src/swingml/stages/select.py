@@ -26,9 +26,9 @@ import pandas as pd
 from swingml.config import Config, SelectionConfig
 from swingml.errors import BadInputError, StageFailedError
 from swingml.features.matrix import load_matrix, read_metadata
+from swingml.loading import Development, development, features_fingerprint, read_kept
 from swingml.orchestration import check_failures, task_key, worker_threads
 from swingml.orchestration.executor import Task, make_executor
-from swingml.orchestration.failures import report_failures
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.selection import screening
 from swingml.selection.aggregate import (
@@ -39,7 +39,6 @@ from swingml.selection.aggregate import (
     source_mix,
 )
 from swingml.splits import development_mask
-from swingml.stages.prep import KEPT, Development, development, features_fingerprint, read_kept
 from swingml.store import (
     RunStore,
     atomic_path,
@@ -52,9 +51,6 @@ from swingml.store import (
 from swingml.targets.grid import Variant, load_variant, variants
 from swingml.targets.guard import guard_inputs
 
-FINAL = ("selection", "final_features.json")
-RANKINGS = ("selection", "rankings.parquet")
-REPORT = ("selection", "report.json")
 SELECT_VERSION = "select-2"
 """Part of every key here: bump it when screening changes meaning for the same inputs."""
 FINAL_BOUNDS = (300, 500)
@@ -63,8 +59,9 @@ CODE_BLOCK = 512
 """Features quantised per feature-store read in a binning task."""
 
 
-def _work(store: RunStore, symbol: str) -> Path:
-    return store.path("selection", "work", symbol)
+def _work(store: RunStore, symbol: str, name: str) -> Path:
+    """One of select's scratch files of ``symbol`` (``select_rows``, ``select_binned``, ...)."""
+    return store.dataset(name, symbol=symbol)
 
 
 @dataclass
@@ -88,11 +85,13 @@ def run(ctx: StageContext) -> StageOutcome:
     columns, guard_dropped = guard_inputs(kept, metadata)
     if not columns:
         raise BadInputError(
-            str(store.path(*KEPT)), "no kept feature survives the leak guard", "re-run prep"
+            str(store.dataset("prep_kept")),
+            "no kept feature survives the leak guard",
+            "re-run prep",
         )
     dev = development(config, store)
     key = _stage_key(config, store, dev, columns)
-    final_path, report_path = store.path(*FINAL), store.path(*REPORT)
+    final_path, report_path = store.dataset("final_features"), store.dataset("select_report")
     if final_path.is_file() and report_path.is_file() and read_json(final_path).get("key") == key:
         report = read_json(report_path)
         ctx.console.print(f"select: reused {len(read_json(final_path)['features'])} features")
@@ -118,8 +117,8 @@ def run(ctx: StageContext) -> StageOutcome:
             bin_symbol, SELECT_VERSION, feature_print, plan.events_print, config.selection, seed
         )
         bin_keys[plan.symbol] = bin_key
-        sidecar = _work(store, plan.symbol) / "binned.json"
-        if (_work(store, plan.symbol) / "binned.bin").is_file() and sidecar.is_file():
+        sidecar = _work(store, plan.symbol, "select_binned_meta")
+        if _work(store, plan.symbol, "select_binned").is_file() and sidecar.is_file():
             done = read_json(sidecar)
             if done.get("key") == bin_key:
                 bin_stats[plan.symbol] = dict(done, reused=True)
@@ -127,7 +126,6 @@ def run(ctx: StageContext) -> StageOutcome:
         args = (str(store.root), plan.symbol, tuple(columns), config.selection, seed, bin_key)
         bin_tasks.append(Task(f"{bin_key}-{invocation}", bin_symbol, args, f"bin {plan.symbol}"))
     bin_results = executor.run("select-bin", bin_tasks) if bin_tasks else []
-    report_failures(ctx.console, "select-bin", bin_results)
     for task, result in zip(bin_tasks, bin_results, strict=True):
         if result.ok:
             bin_stats[task.args[1]] = dict(result.value, reused=False)
@@ -152,7 +150,6 @@ def run(ctx: StageContext) -> StageOutcome:
                 )
             )
     screen_results = executor.run("select", screen_tasks) if screen_tasks else []
-    report_failures(ctx.console, "select", screen_results)
     all_results = [*bin_results, *screen_results]
     check_failures(all_results, config, "select")
 
@@ -173,7 +170,7 @@ def run(ctx: StageContext) -> StageOutcome:
         config, plans, outcomes, rankings, final, metadata, guard_dropped, bin_stats, columns
     )
     report["summary"]["wall_s"] = round(time.perf_counter() - start, 3)
-    write_parquet_atomic(store.path(*RANKINGS), rankings)
+    write_parquet_atomic(store.dataset("select_rankings"), rankings)
     write_json_atomic(report_path, report)
     write_json_atomic(final_path, {"key": key, "features": features, "size": len(features)})
     summary = report["summary"]
@@ -200,7 +197,7 @@ def _stage_key(config: Config, store: RunStore, dev: Development, columns: Seque
     parts.update(
         version=SELECT_VERSION,
         features=features_fingerprint(store),
-        kept=file_fingerprint(store.path(*KEPT)),
+        kept=file_fingerprint(store.dataset("prep_kept")),
         columns=",".join(columns),
         symbols=",".join(config.data.symbols),
         config=config.slice_hash("selection", "split", "targets", "grid"),
@@ -249,7 +246,6 @@ def plan_symbol(
                     {"variant": variant.id, "bar": pos[picks], "label": labels[picks], "part": part}
                 )
             )
-    work = _work(store, symbol)
     if not parts:
         return SymbolPlan(symbol, 0, "", screened, skipped, counts)
     table = pd.concat(parts, ignore_index=True)
@@ -257,12 +253,11 @@ def plan_symbol(
     table["row"] = np.searchsorted(union, table["bar"].to_numpy()).astype(np.int32)
     table["label"] = table["label"].astype(np.int8)
     rows = pd.DataFrame({"timestamp": bars[union]})
-    write_parquet_atomic(work / "rows.parquet", rows)
-    write_parquet_atomic(work / "events.parquet", table[["variant", "row", "label", "part"]])
-    prints = {
-        "rows": file_fingerprint(work / "rows.parquet"),
-        "events": file_fingerprint(work / "events.parquet"),
-    }
+    rows_path = _work(store, symbol, "select_rows")
+    events_path = _work(store, symbol, "select_events")
+    write_parquet_atomic(rows_path, rows)
+    write_parquet_atomic(events_path, table[["variant", "row", "label", "part"]])
+    prints = {"rows": file_fingerprint(rows_path), "events": file_fingerprint(events_path)}
     return SymbolPlan(symbol, len(union), combine_fingerprints(prints), screened, skipped, counts)
 
 
@@ -280,8 +275,7 @@ def bin_symbol(
     """Quantise the symbol's features on its union rows and save the binned Dataset once."""
     start = time.perf_counter()
     store = RunStore(root)
-    work = _work(store, symbol)
-    stamps = pd.read_parquet(work / "rows.parquet")["timestamp"]
+    stamps = pd.read_parquet(_work(store, symbol, "select_rows"))["timestamp"]
     codes = np.empty((len(columns), len(stamps)), dtype=np.float32)
     for first in range(0, len(columns), CODE_BLOCK):
         chunk = list(columns[first : first + CODE_BLOCK])
@@ -296,7 +290,7 @@ def bin_symbol(
     params = screening.dataset_params(config, worker_threads(), seed)
     dataset = screening.binned_dataset(codes, columns, params)
     del codes
-    with atomic_path(work / "binned.bin") as tmp:
+    with atomic_path(_work(store, symbol, "select_binned")) as tmp:
         tmp.unlink()  # LightGBM will not save a binary over an existing (empty) file
         dataset.save_binary(str(tmp))
     stats = {
@@ -307,7 +301,7 @@ def bin_symbol(
         "quantise_s": round(load_s, 3),
         "wall_s": round(time.perf_counter() - start, 3),
     }
-    write_json_atomic(work / "binned.json", stats)
+    write_json_atomic(_work(store, symbol, "select_binned_meta"), stats)
     return stats
 
 
@@ -324,11 +318,12 @@ def screen_chunk(
     A variant whose file already carries this chunk's key is read back, not re-trained.
     """
     store = RunStore(root)
-    work = _work(store, symbol)
     threads = worker_threads()
     parent: lgb.Dataset | None = None
     names: list[str] = []
-    events = pd.read_parquet(work / "events.parquet", filters=[("variant", "in", list(ids))])
+    events = pd.read_parquet(
+        _work(store, symbol, "select_events"), filters=[("variant", "in", list(ids))]
+    )
     params = screening.train_params(config, threads, seed)
     out: list[dict[str, Any]] = []
     for variant_id in ids:
@@ -340,7 +335,8 @@ def screen_chunk(
                 continue
         if parent is None:
             parent = lgb.Dataset(
-                str(work / "binned.bin"), params=screening.dataset_params(config, threads, seed)
+                str(_work(store, symbol, "select_binned")),
+                params=screening.dataset_params(config, threads, seed),
             ).construct()
             names = list(parent.get_feature_name())
         mine = events[events["variant"] == variant_id]
@@ -376,7 +372,7 @@ def _current(store: RunStore, variant_id: str, chunk_key: str) -> bool:
 
 
 def _variant_path(store: RunStore, variant_id: str) -> Path:
-    return store.path("selection", "variants", f"{variant_id.replace('/', '__')}.json")
+    return store.dataset("select_variant", slug=Variant.from_id(variant_id).slug)
 
 
 def _brief(payload: Mapping[str, Any], reused: bool) -> dict[str, Any]:

@@ -22,9 +22,10 @@ import pyarrow.parquet as pq
 from pandas.errors import Pandas4Warning
 
 from swingml.config import Config, GridConfig, TargetsConfig
-from swingml.errors import BadInputError, StageFailedError
+from swingml.errors import BadInputError
 from swingml.orchestration.executor import Task, make_executor
-from swingml.pipeline import StageContext, StageOutcome, run_stage
+from swingml.orchestration.failures import check_failures
+from swingml.pipeline import StageContext, StageOutcome
 from swingml.store import (
     RunStore,
     atomic_path,
@@ -50,17 +51,14 @@ def run(ctx: StageContext) -> StageOutcome:
     """Build (or reuse) the target store of every symbol and report the grid and class balance."""
     config, store = ctx.config, ctx.store
     symbols = list(config.data.symbols)
-    if not all(store.candles_path(symbol).is_file() for symbol in symbols):
-        ctx.console.print("targets: candles/ is incomplete, running the data stage first")
-        run_stage("data", ctx)
     candle_prints = {symbol: _checked_candles(store, symbol) for symbol in symbols}
     config_hash = config.slice_hash("targets", "grid")
-    meta_path = store.path("targets", "_meta.json")
+    meta_path = store.dataset("targets_meta")
     wanted = {"version": FORMAT_VERSION, "config_hash": config_hash, "candles": candle_prints}
 
     if _reusable(store, meta_path, wanted, symbols):
         ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
-        summary = pd.read_parquet(store.path("targets", "summary.parquet"))
+        summary = pd.read_parquet(store.dataset("targets_summary"))
         return StageOutcome(tasks=0, failed_tasks=0, details=_details(config, summary, True))
 
     meta_path.unlink(missing_ok=True)
@@ -80,10 +78,7 @@ def run(ctx: StageContext) -> StageOutcome:
         for symbol in symbols
     ]
     results = make_executor(config, store).run("targets", tasks)
-    failed = [result for result in results if not result.ok]
-    if failed:
-        lines = "; ".join(f"{r.label}: {_last_line(r.error)}" for r in failed)
-        raise StageFailedError(f"targets failed for {len(failed)} symbol(s): {lines}")
+    check_failures(results, config, "targets", whole=True)
 
     target_prints: dict[str, str] = {}
     frames: list[pd.DataFrame] = []
@@ -99,7 +94,7 @@ def run(ctx: StageContext) -> StageOutcome:
             f"({result.wall_s:.1f} s)"
         )
     summary = pd.concat(frames, ignore_index=True)
-    write_parquet_atomic(store.path("targets", "summary.parquet"), summary)
+    write_parquet_atomic(store.dataset("targets_summary"), summary)
     write_json_atomic(meta_path, {**wanted, "targets": target_prints})
     details = _details(config, summary, False)
     return StageOutcome(tasks=len(tasks), failed_tasks=0, details=details)
@@ -127,11 +122,6 @@ def build_symbol_file(
     }
 
 
-def _last_line(error: str | None) -> str:
-    lines = (error or "").strip().splitlines()
-    return lines[-1] if lines else "unknown error"
-
-
 def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
     blob = f"targets:v{FORMAT_VERSION}:{symbol}:{candles_print}:{config_hash}"
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
@@ -140,7 +130,7 @@ def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
 def _reusable(
     store: RunStore, meta_path: Path, wanted: Mapping[str, Any], symbols: Sequence[str]
 ) -> bool:
-    if not meta_path.is_file() or not store.path("targets", "summary.parquet").is_file():
+    if not meta_path.is_file() or not store.dataset("targets_summary").is_file():
         return False
     meta: dict[str, Any] = read_json(meta_path)
     if any(meta.get(key) != value for key, value in wanted.items()):
@@ -160,7 +150,7 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
         raise BadInputError(
             str(path),
             f"no candles for {symbol}",
-            "run `swingml data validate` (or `swingml run`) first, or check data.symbols",
+            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
         )
     try:
         candles = pd.read_parquet(path, columns=["timestamp", "high", "low", "close"])
@@ -168,7 +158,7 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
         raise BadInputError(
             str(path),
             f"cannot read timestamp/high/low/close: {exc}",
-            "rebuild the candles with `swingml data validate`",
+            "rebuild the candles with `swingml data prepare`",
         ) from None
     _check_rows(path, candles)
     return file_fingerprint(path)
@@ -184,7 +174,7 @@ def _check_rows(path: Path, candles: pd.DataFrame) -> None:
         raise BadInputError(
             f"{path} row {row}",
             "timestamps must be strictly increasing",
-            "rebuild the candles with `swingml data validate`",
+            "rebuild the candles with `swingml data prepare`",
         )
     prices = candles[["high", "low", "close"]].to_numpy(dtype=np.float64)
     broken = ~np.isfinite(prices).all(axis=1) | (prices <= 0).any(axis=1)
@@ -194,7 +184,7 @@ def _check_rows(path: Path, candles: pd.DataFrame) -> None:
         raise BadInputError(
             f"{path} row {row}",
             "high, low and close must be finite and > 0, with high >= low",
-            "rebuild the candles with `swingml data validate`",
+            "rebuild the candles with `swingml data prepare`",
         )
 
 

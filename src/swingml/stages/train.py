@@ -18,18 +18,19 @@ import numpy as np
 import pandas as pd
 
 from swingml.config import Config
-from swingml.errors import BadInputError
-from swingml.orchestration import Task, make_executor
+from swingml.loading import Inputs, load_events, load_inputs, read_best_params
+from swingml.modeling.space import ParamValue
+from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
-from swingml.stages.tune import BEST_PARAMS, TASK_VERSION, Inputs, load_events, load_inputs
-from swingml.store import RunStore, read_json, write_bytes_atomic, write_parquet_atomic
+from swingml.store import RunStore, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, train_and_score
-from swingml.tuning.space import ParamValue
 from swingml.tuning.stages import spec
 
+TASK_VERSION = "tune-5"
+"""Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 EXAMPLE_ROWS = 3
 BULKY = ("model", "example")
 """Task result keys that go to the model file and the registry, not to the hold-out table."""
@@ -92,14 +93,6 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
-def _best_params(store: RunStore) -> dict[str, dict[str, Any]]:
-    path = store.path(*BEST_PARAMS)
-    if not path.is_file():
-        raise BadInputError(str(path), "no tuned parameters", "run `swingml tune` first")
-    data: dict[str, dict[str, Any]] = read_json(path)
-    return data
-
-
 def _fingerprint(store: RunStore, inputs: Inputs) -> str:
     """The data fingerprint of the run (manifest), or of the tuning inputs when it has none."""
     manifest = store.read_manifest()
@@ -131,7 +124,7 @@ def run(ctx: StageContext) -> StageOutcome:
     """``swingml train``: train, score and register the champions of every main variant."""
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
-    chosen = _best_params(store)
+    chosen = read_best_params(store)
     registry = registry_for(config, store)  # created once, before any worker starts
     plan = _plan(config)
     config_hash = config.slice_hash("training", "tuning", "split", "targets", "run")
@@ -159,14 +152,13 @@ def run(ctx: StageContext) -> StageOutcome:
         )
         tasks.append(Task(key, train_task, args, label=main_id))
     results = make_executor(config, store, ctx.console).run("train", tasks)
+    check_failures(results, config, "train")
     done = [r.value for r in results if r.ok]
     fingerprint = _fingerprint(store, inputs)
     cards: list[ModelCard] = []
     for item in done:
         text = str(item["model"])
-        write_bytes_atomic(
-            store.path("training", "models", f"{item['main_id']}.txt"), text.encode()
-        )
+        write_bytes_atomic(store.dataset("model", main_id=item["main_id"]), text.encode())
         booster = lgb.Booster(model_str=text)
         metrics = {k: float(item[k]) for k in METRIC_COLUMNS}
         metrics["holdout_rows"] = float(item["holdout_rows"])
@@ -192,7 +184,7 @@ def run(ctx: StageContext) -> StageOutcome:
         by_name = {v.name: v for v in versions}
         table["version"] = [by_name[m].version for m in table["main_id"]]
         table["champion"] = [by_name[m].champion for m in table["main_id"]]
-    write_parquet_atomic(store.path("training", "holdout.parquet"), table)
+    write_parquet_atomic(store.dataset("holdout"), table)
     beats = int((table["holdout_macro_ap"] > table["prior_macro_ap"]).sum()) if len(table) else 0
     skill = int((table["holdout_macro_ap"] > table["random_macro_ap"]).sum()) if len(table) else 0
     details: dict[str, Any] = {

@@ -13,9 +13,9 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from swingml.modeling.space import ParamValue, resolve
 from swingml.orchestration.devices import with_device
 from swingml.training.metrics import NUM_CLASSES
-from swingml.tuning.space import ParamValue, resolve
 
 FIXED_PARAMS: dict[str, Any] = {
     "objective": "multiclass",
@@ -36,6 +36,17 @@ DATASET_PARAMS: dict[str, Any] = {
     "feature_pre_filter": False,
 }
 """Binning settings, fixed so one binned Dataset serves every trial whatever it tunes."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How one model trains: round cap, early stopping, seed, threads, histogram bins."""
+
+    num_rounds: int
+    early_stopping: int
+    seed: int
+    threads: int = 1
+    max_bin: int = 255
 
 
 @dataclass(frozen=True)
@@ -89,22 +100,23 @@ def fit(
     train_rows: np.ndarray,
     valid_rows: np.ndarray,
     params: Mapping[str, ParamValue],
-    *,
-    num_rounds: int,
-    early_stopping: int,
-    seed: int,
-    threads: int = 1,
+    settings: TrainSettings,
 ) -> FitResult:
-    """Train on ``train_rows`` of ``full`` and stop early on ``valid_rows`` (multi_logloss)."""
+    """Train on ``train_rows`` of ``full`` and stop early on ``valid_rows`` (multi_logloss).
+
+    The one place a model is fitted: tuning's folds, production models and their stage-1
+    counterparts all come through here.
+    """
     train_set = _subset(full, train_rows, labels)
     valid_set = _subset(full, valid_rows, labels)
+    stop = lgb.early_stopping(settings.early_stopping, first_metric_only=True, verbose=False)
     booster = lgb.train(
-        lgb_params(params, len(train_rows), seed, threads),
+        lgb_params(params, len(train_rows), settings.seed, settings.threads),
         train_set,
-        num_boost_round=num_rounds,
+        num_boost_round=settings.num_rounds,
         valid_sets=[valid_set],
         valid_names=["valid"],
-        callbacks=[lgb.early_stopping(early_stopping, first_metric_only=True, verbose=False)],
+        callbacks=[stop],
     )
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     X = np.asarray(full.get_data())

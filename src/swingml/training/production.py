@@ -8,11 +8,14 @@ counterpart (default parameters, trained exactly as stage 1 trained it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import lightgbm as lgb
 import numpy as np
 
+from swingml.modeling.cv import chronological_split
+from swingml.modeling.rows import VariantRows
+from swingml.modeling.space import ParamValue
 from swingml.training.metrics import (
     NUM_CLASSES,
     class_prior_proba,
@@ -20,10 +23,7 @@ from swingml.training.metrics import (
     per_class_ap,
     random_macro_ap,
 )
-from swingml.training.model import binned_dataset, fit, predict
-from swingml.tuning.cv import chronological_split
-from swingml.tuning.driver import VariantRows
-from swingml.tuning.space import ParamValue
+from swingml.training.model import TrainSettings, binned_dataset, fit, predict
 
 
 @dataclass(frozen=True)
@@ -77,17 +77,8 @@ def train_and_score(
     if split is None:
         raise ValueError(f"too few development rows ({len(dev.y)}) to train and validate")
     full = binned_dataset(dev.X, dev.feature_names, plan.threads, plan.max_bin)
-    model = fit(
-        full,
-        dev.y,
-        split.train,
-        split.valid,
-        params,
-        num_rounds=plan.num_rounds,
-        early_stopping=plan.early_stopping,
-        seed=plan.seed,
-        threads=plan.threads,
-    )
+    settings = TrainSettings(plan.num_rounds, plan.early_stopping, plan.seed, plan.threads)
+    model = fit(full, dev.y, split.train, split.valid, params, settings)
     scores = holdout_scores(y_hold, predict(model.booster, X_hold, model.best_iteration), "holdout")
     prior = class_prior_proba(dev.y[split.train], len(y_hold))
     scores.update(holdout_scores(y_hold, prior, "prior"))
@@ -97,17 +88,10 @@ def train_and_score(
         dev.bars, dev.horizon, plan.stage1_validation_fraction, plan.stage1_max_train
     )
     if stage1 is not None:
-        baseline = fit(
-            full,
-            dev.y,
-            stage1.train,
-            stage1.valid,
-            {},
-            num_rounds=plan.stage1_num_rounds,
-            early_stopping=plan.stage1_early_stopping,
-            seed=plan.seed,
-            threads=plan.threads,
+        defaults = replace(
+            settings, num_rounds=plan.stage1_num_rounds, early_stopping=plan.stage1_early_stopping
         )
+        baseline = fit(full, dev.y, stage1.train, stage1.valid, {}, defaults)
         proba = predict(baseline.booster, X_hold, baseline.best_iteration)
         scores["stage1_holdout_macro_ap"] = macro_ap(y_hold, proba)
     return ProductionResult(

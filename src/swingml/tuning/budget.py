@@ -10,8 +10,9 @@ so it is tested on its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,125 @@ def split_trials(total: int, caps: Sequence[int]) -> list[int]:
             counts[i] += 1
         left -= min(len(open_), left)
     return counts
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a stage may spend: ``limit`` seconds or trials, and the counts to replay."""
+
+    unit: str
+    limit: float
+    replay: Mapping[str, int]
+
+    @property
+    def trials(self) -> bool:
+        """Whether the budget is counted in trials (else wall seconds)."""
+        return self.unit == "trials"
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """What one stage did, for the ledger and ``summary.json``."""
+
+    tasks: int
+    failed: int
+    trials: int
+    best_score: float
+    models: int
+    reused_tasks: int = 0
+    reused_s: float = 0.0
+    """Recorded wall of the reused tasks, spread over the workers: what they cost when they ran."""
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """What each task ran (trials, or variants screened), by model: replayed by a re-run."""
+
+
+def spent(
+    grant: Grant, report: StageReport, wall_s: float, previous: Mapping[str, Any], key: str
+) -> float:
+    """What the stage is charged: its trials, or the wall it took plus the recorded cost of the
+    work it reused; a stage that reused everything is charged what it was charged before."""
+    if grant.trials:
+        return float(report.trials)
+    if report.reused_tasks == report.tasks and previous.get("key") == key:
+        return float(previous["spent_s"])
+    return wall_s + report.reused_s
+
+
+def deal(grant: Grant, ids: Sequence[str], caps: Sequence[int]) -> dict[str, int | None]:
+    """Per task, the count it runs (None: until its deadline).
+
+    A replayed count wins; with a trials budget, the stage's trials are dealt to the tasks in
+    turn, none beyond its cap (:func:`split_trials`); in minutes, the clock decides.
+    """
+    counts: dict[str, int | None] = {m: grant.replay.get(m) for m in ids}
+    if grant.trials:
+        dealt = split_trials(int(grant.limit), caps)
+        for main_id, count in zip(ids, dealt, strict=False):
+            counts[main_id] = counts[main_id] if counts[main_id] is not None else count
+    return counts
+
+
+SLACK = 0.85
+"""Share of a stage-1 slot's time the task slices add up to; the rest absorbs loading overhead."""
+PER_VARIANT_COST = 50.0
+"""Fixed cost of screening one variant, in events' worth of work (loading, binning, a model)."""
+
+
+def screen_weight(events: Sequence[int]) -> float:
+    """Expected screening work of one main variant: its variants' events plus a fixed cost each.
+
+    Each task's time share is proportional to it, so large variants are not starved by small ones.
+    """
+    return float(sum(n + PER_VARIANT_COST for n in events))
+
+
+def ledger_entry(
+    name: str,
+    unit: str,
+    key: str,
+    account: StageBudget,
+    limit: float,
+    charged: float,
+    wall_s: float,
+    report: StageReport,
+    replayed: int,
+) -> dict[str, Any]:
+    """One stage's entry in ``tuning/budget.json`` (and in ``summary.json``)."""
+    best = report.best_score
+    return {
+        "name": name,
+        "unit": unit,
+        "key": key,
+        "budget_s": round(account.budget_s, 3),
+        "limit_s": round(limit, 3),
+        "share_s": round(account.share_s, 3),
+        "carried_over_s": round(account.carried_over_s, 3),
+        "spent_s": round(charged, 3),
+        "wall_s": round(wall_s, 3),
+        "reused_tasks": report.reused_tasks,
+        "reused_s": round(report.reused_s, 3),
+        "replayed_tasks": replayed,
+        "trials": report.trials,
+        "models": report.models,
+        "best_score": best if best == best and abs(best) != float("inf") else None,
+        "failed_tasks": report.failed,
+    }
+
+
+def details(unit: str, total: float, ledger: Mapping[str, Any]) -> dict[str, Any]:
+    """The tune stage's ``summary.json`` keys: the budget, what was spent, each stage's entry."""
+    stages = ledger.get("stages", {})
+    used = sum(float(s.get("spent_s", 0.0)) for s in stages.values())
+    out: dict[str, Any] = {
+        "budget_unit": unit,
+        "budget_s": round(total, 3),
+        "spent_s": round(used, 3),
+    }
+    for number in sorted(stages, key=int):
+        out[f"stage{number}"] = stages[number]
+    return out
+
+
+def total(budget: float, unit: str) -> float:
+    """The whole tuning budget in its unit: seconds (minutes x 60) or trials."""
+    return budget * 60.0 if unit == "minutes" else budget

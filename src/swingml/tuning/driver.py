@@ -17,24 +17,14 @@ from typing import Any
 import numpy as np
 import optuna
 
+from swingml.modeling.cv import Fold, chronological_split, rolling_folds
+from swingml.modeling.rows import VariantRows
+from swingml.modeling.space import ParamValue, Space, snap
 from swingml.training.metrics import minority_rows
-from swingml.training.model import binned_dataset
-from swingml.tuning.cv import Fold, chronological_split, rolling_folds
-from swingml.tuning.objective import TrainSettings, evaluate, make_objective
-from swingml.tuning.space import ParamValue, Space, snap
+from swingml.training.model import TrainSettings, binned_dataset
+from swingml.tuning.objective import evaluate, make_objective
 from swingml.tuning.stages import CvScheme
 from swingml.tuning.storage import DONE_STATES, finished_trials, open_study, storage_for
-
-
-@dataclass(frozen=True)
-class VariantRows:
-    """A variant's development rows in time order: features, labels, bar positions."""
-
-    X: np.ndarray
-    y: np.ndarray
-    bars: np.ndarray
-    feature_names: tuple[str, ...]
-    horizon: int
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,10 @@ import lightgbm as lgb
 import numpy as np
 import optuna
 
+from swingml.modeling.cv import Fold
+from swingml.modeling.space import ParamValue, Space, suggest
 from swingml.training.metrics import macro_ap, prior_macro_ap
-from swingml.training.model import fit
-from swingml.tuning.cv import Fold
-from swingml.tuning.space import ParamValue, Space, suggest
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How each fold's model trains: round cap, early stopping, seed, threads, histogram bins."""
-
-    num_rounds: int
-    early_stopping: int
-    seed: int
-    threads: int = 1
-    max_bin: int = 255
+from swingml.training.model import TrainSettings, fit
 
 
 @dataclass(frozen=True)
@@ -68,17 +57,7 @@ def evaluate(
     iterations: list[int] = []
     priors: list[float] = []
     for i, fold in enumerate(folds):
-        result = fit(
-            full,
-            labels,
-            fold.train,
-            fold.valid,
-            params,
-            num_rounds=settings.num_rounds,
-            early_stopping=settings.early_stopping,
-            seed=settings.seed,
-            threads=settings.threads,
-        )
+        result = fit(full, labels, fold.train, fold.valid, params, settings)
         score = macro_ap(labels[fold.valid], result.valid_proba)
         scores.append(score)
         iterations.append(result.best_iteration)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from swingml.config import TuningConfig
-from swingml.tuning.space import BROAD, DEFAULT, SEED, ParamValue, Space, narrow
+from swingml.modeling.space import BROAD, DEFAULT, SEED, ParamValue, Space, narrow
 
 Models = Literal["variants", "window_representatives", "main_variants", "best_main_variants"]
 SpaceName = Literal["default", "broad", "seed", "narrow"]

@@ -1,0 +1,107 @@
+"""The run catalog: every dataset of a run directory, named once with its path, format and writer.
+
+A stage never spells a path inside the run directory: it asks ``RunStore.dataset(name, **keys)``
+for the dataset it reads or writes, and this table says where that is. ``owner`` maps any file of
+a run back to its dataset, so a test can prove that a run writes nothing undeclared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+Format = Literal["parquet", "json", "text", "journal", "sqlite", "lightgbm"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset: ``pattern`` is its path relative to the run root, with ``{key}`` fields."""
+
+    name: str
+    pattern: str
+    format: Format
+    writer: str
+    """The stage that writes it (``run`` for the run's own bookkeeping)."""
+
+    def relative(self, **keys: object) -> str:
+        """The path relative to the run root with ``keys`` filled in."""
+        return self.pattern.format(**keys)
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """Matches exactly the relative paths this dataset can have."""
+        parts = re.split(r"(\{\w+\})", self.pattern)
+        body = "".join(_field(p) if p.startswith("{") else re.escape(p) for p in parts)
+        return re.compile(body)
+
+
+def _field(part: str) -> str:
+    """A ``{key}`` field matches one path segment; ``{path}`` any sub-path of a folder."""
+    return ".+" if part == "{path}" else "[^/]+"
+
+
+_DATASETS = (
+    Dataset("manifest", "manifest.json", "json", "run"),
+    Dataset("summary", "summary.json", "json", "run"),
+    Dataset("candles", "candles/{symbol}.parquet", "parquet", "data"),
+    Dataset("features_metadata", "features/metadata.json", "json", "features"),
+    Dataset("features_block", "features/{group}/{block}.parquet", "parquet", "features"),
+    Dataset("targets", "targets/{symbol}.parquet", "parquet", "targets"),
+    Dataset("targets_summary", "targets/summary.parquet", "parquet", "targets"),
+    Dataset("targets_meta", "targets/_meta.json", "json", "targets"),
+    Dataset("prep_kept", "prep/kept_features.json", "json", "prep"),
+    Dataset("prep_report", "prep/report.json", "json", "prep"),
+    Dataset("select_rows", "selection/work/{symbol}/rows.parquet", "parquet", "select"),
+    Dataset("select_events", "selection/work/{symbol}/events.parquet", "parquet", "select"),
+    Dataset("select_binned", "selection/work/{symbol}/binned.bin", "lightgbm", "select"),
+    Dataset("select_binned_meta", "selection/work/{symbol}/binned.json", "json", "select"),
+    Dataset("select_variant", "selection/variants/{slug}.json", "json", "select"),
+    Dataset("select_rankings", "selection/rankings.parquet", "parquet", "select"),
+    Dataset("select_report", "selection/report.json", "json", "select"),
+    Dataset("final_features", "selection/final_features.json", "json", "select"),
+    Dataset("tune_leaderboard", "tuning/stage1/leaderboard.parquet", "parquet", "tune"),
+    Dataset("tune_best", "tuning/stage1/best.parquet", "parquet", "tune"),
+    Dataset("tune_results", "tuning/stage{number}/results.parquet", "parquet", "tune"),
+    Dataset("tune_study", "tuning/studies/stage{number}/{study}.log", "journal", "tune"),
+    Dataset("tune_folds", "tuning/folds/{main_id}.json", "json", "tune"),
+    Dataset("tune_ledger", "tuning/budget.json", "json", "tune"),
+    Dataset("tune_trials", "tuning/trials.json", "json", "tune"),
+    Dataset("best_params", "tuning/best_params.json", "json", "tune"),
+    Dataset("model", "training/models/{main_id}.txt", "lightgbm", "train"),
+    Dataset("holdout", "training/holdout.parquet", "parquet", "train"),
+    Dataset("mlflow_db", "mlflow.db", "sqlite", "train"),
+    Dataset("mlflow_artifacts", "mlartifacts/{path}", "text", "train"),
+    Dataset("predictions", "predictions/{path}", "parquet", "predict"),
+    Dataset("tasks", "tasks/{path}", "text", "run"),
+)
+
+CATALOG: dict[str, Dataset] = {d.name: d for d in _DATASETS}
+"""Every dataset of a run by name."""
+
+FOLDERS: dict[str, str] = {"features": "features", "predictions": "predictions"}
+"""Folders a component owns whole: the feature store, the prediction store."""
+
+
+def relative(name: str, **keys: object) -> str:
+    """The path of dataset ``name`` relative to the run root."""
+    return CATALOG[name].relative(**keys)
+
+
+def folder(name: str, **keys: object) -> str:
+    """A folder of :data:`FOLDERS` relative to the run root."""
+    return FOLDERS[name].format(**keys)
+
+
+def owner(path: str | Path) -> Dataset | None:
+    """The dataset a file (relative to the run root, ``/``-separated) belongs to, if any.
+
+    A fixed path wins over a pattern (``targets/summary.parquet`` is not a symbol's targets).
+    """
+    text = PurePosixPath(path).as_posix()
+    for dataset in sorted(_DATASETS, key=lambda d: d.pattern.count("{")):
+        if dataset.regex.fullmatch(text):
+            return dataset
+    return None
