@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict src
 
 test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	scripts/services.sh up; rc=$$?; [ $$rc -ne 0 ] || $(BIN)/python -m pytest -q $(PYTEST_ARGS) || rc=$$?; scripts/services.sh down; exit $$rc
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache
