@@ -118,8 +118,11 @@ def load_champions(
     skipped: list[str] = []
     like = None if interval is None else f"{prefix}%-{interval}"
     for summary in registry.models(like):
-        main_id = None if interval is None else main_id_of(summary.name, interval, prefix)
-        if summary.champion_version is None or (interval is not None and main_id is None):
+        main_id = summary.name if interval is None else main_id_of(summary.name, interval, prefix)
+        if summary.champion_version is None or main_id is None:
+            continue
+        if main_id.rsplit("-w", 1)[0] not in symbols:  # other symbols, or another prefix's
+            skipped.append(summary.name)
             continue
         loaded = registry.load_champion(summary.name)
         if loaded is None:

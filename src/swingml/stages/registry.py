@@ -15,7 +15,7 @@ from rich.table import Table
 
 from swingml.errors import BadInputError
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.registry.mlflow_registry import AliasMove, MlflowRegistry
+from swingml.registry.mlflow_registry import AliasMove, MlflowRegistry, VersionSummary
 
 
 def _fmt(value: float | None) -> str:
@@ -54,31 +54,28 @@ def _open(ctx: StageContext) -> MlflowRegistry:
     )
 
 
+def _last_move(alias: str, version: VersionSummary) -> str:
+    """``champion -> v3: promote by ana at … (replaced v2): reason``, from the version tags."""
+    moves = version.moves
+    line = f"{alias} -> v{version.version}: {moves.get(f'{alias}_move', 'set')}"
+    if moves.get(f"{alias}_by"):
+        line += f" by {moves[f'{alias}_by']} at {moves.get(f'{alias}_at', '?')}"
+    if moves.get(f"{alias}_previous"):
+        line += f" (replaced v{moves[f'{alias}_previous']})"
+    if moves.get(f"{alias}_reason"):
+        line += f": {moves[f'{alias}_reason']}"
+    return line
+
+
 def show_versions(ctx: StageContext, name: str) -> StageOutcome:
     """``swingml registry versions NAME``: every version, its metrics, data and aliases."""
     registry = _open(ctx)
     versions = registry.versions(name)
     table = Table(title=f"versions of {name} in {registry.registry_uri}")
     columns = ("version", "aliases", "variant", "interval", "data", "hold-out AP", "prior AP")
-    for column in (*columns, "created", "last alias move"):
+    for column in (*columns, "created"):
         table.add_column(column, justify="right" if column.endswith("AP") else "left")
     for v in versions:
-        move = ""
-        if v.aliases:
-            alias = v.aliases[0]
-            move = " ".join(
-                part
-                for part in (
-                    v.moves.get(f"{alias}_move", ""),
-                    v.moves.get(f"{alias}_at", ""),
-                    f"by {v.moves[f'{alias}_by']}" if f"{alias}_by" in v.moves else "",
-                    f"(was v{v.moves[f'{alias}_previous']})"
-                    if v.moves.get(f"{alias}_previous")
-                    else "",
-                    f"- {v.moves[f'{alias}_reason']}" if v.moves.get(f"{alias}_reason") else "",
-                )
-                if part
-            )
         table.add_row(
             v.version,
             ",".join(v.aliases) or "-",
@@ -88,9 +85,12 @@ def show_versions(ctx: StageContext, name: str) -> StageOutcome:
             _fmt(v.metrics.get("holdout_macro_ap")),
             _fmt(v.metrics.get("prior_macro_ap")),
             v.created,
-            move,
         )
-    Console(width=200).print(table)
+    console = Console(width=160)
+    console.print(table)
+    for v in versions:
+        for alias in v.aliases:
+            console.print(_last_move(alias, v), highlight=False, soft_wrap=True)
     aliases = {a: v.version for v in versions for a in v.aliases}
     return StageOutcome(details={"model": name, "versions": len(versions), "aliases": aliases})
 
