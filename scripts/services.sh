@@ -64,8 +64,8 @@ ensure_postgres() {
 
 ensure_python() {
     [[ -x "$PYTHON" ]] || die "no Python at $PYTHON; run \`make install\` first"
-    if ! "$PYTHON" -c "import psycopg" 2>/dev/null; then
-        say "installing the project's 'server' extra (psycopg)"
+    if ! "$PYTHON" -c "import psycopg, flask_wtf" 2>/dev/null; then
+        say "installing the project's 'server' extra (psycopg, Flask-WTF)"
         "$PYTHON" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[server]"
     fi
 }
@@ -134,6 +134,8 @@ admin_password = $MLFLOW_TRACKING_PASSWORD
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 EOF
     chmod 600 "$DIR/basic_auth.ini"
+    # The auth app's CSRF key: one per services folder, kept across restarts.
+    [[ -s "$DIR/flask_secret" ]] || (umask 077; "$PYTHON" -c "import secrets; print(secrets.token_hex(32))" >"$DIR/flask_secret")
     echo "--app-name basic-auth"
 }
 
@@ -151,7 +153,8 @@ start_mlflow() {
     extra="$(auth_args)"
     # A session of its own, so that `down` can stop the server and its workers as one group.
     # Server-side jobs (GenAI evaluation) are not used here; they would start four more workers.
-    MLFLOW_AUTH_CONFIG_PATH="$DIR/basic_auth.ini" MLFLOW_DISABLE_TELEMETRY=true \
+    MLFLOW_FLASK_SERVER_SECRET_KEY="$(cat "$DIR/flask_secret" 2>/dev/null || true)" \
+        MLFLOW_AUTH_CONFIG_PATH="$DIR/basic_auth.ini" MLFLOW_DISABLE_TELEMETRY=true \
         MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
         setsid "$mlflow_bin" server \
         --backend-store-uri "$DB_URI" \

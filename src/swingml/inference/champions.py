@@ -10,6 +10,7 @@ considered, and a champion whose ``interval`` tag differs from the run's is refu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ from swingml.errors import BadInputError
 from swingml.registry.mlflow_registry import MlflowRegistry, features_hash, main_id_of
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
+
+MAIN_ID = re.compile(r"[A-Z0-9]+-w\d+-(high|low)")
+"""A main variant id, ``<SYMBOL>-w<w>-<side>`` (``Variant.main_id``)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ def load_champions(
         main_id = summary.name if interval is None else main_id_of(summary.name, interval, prefix)
         if summary.champion_version is None or main_id is None:
             continue
-        if main_id.rsplit("-w", 1)[0] not in symbols:  # other symbols, or another prefix's
+        if not MAIN_ID.fullmatch(main_id):
+            continue  # a model of another prefix that ends like ours
+        if main_id.rsplit("-w", 1)[0] not in symbols:
             skipped.append(summary.name)
             continue
         loaded = registry.load_champion(summary.name)
