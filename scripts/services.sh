@@ -147,8 +147,14 @@ start_mlflow() {
     local mlflow_bin
     mlflow_bin="$(dirname "$PYTHON")/mlflow"
     mkdir -p "$DIR/artifacts"
-    "$mlflow_bin" db upgrade "$DB_URI" >"$DIR/db-upgrade.log" 2>&1 ||
-        die "mlflow db upgrade failed; see $DIR/db-upgrade.log"
+    # The schema is upgraded once per MLflow version (importing mlflow costs seconds).
+    local version stamp="$DIR/pg/mlflow-schema"
+    version="$("$PYTHON" -c "import importlib.metadata as m; print(m.version('mlflow'))")"
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$version" ]]; then
+        "$mlflow_bin" db upgrade "$DB_URI" >"$DIR/db-upgrade.log" 2>&1 ||
+            die "mlflow db upgrade failed; see $DIR/db-upgrade.log"
+        echo "$version" >"$stamp"
+    fi
     local extra
     extra="$(auth_args)"
     # A session of its own, so that `down` can stop the server and its workers as one group.
