@@ -4,15 +4,19 @@
 #
 # No base image can be pulled on machines without a registry: build one from Debian packages and
 # pass it as BASE, for example
-#   mmdebstrap --variant=apt --include=python3,python3-venv,ca-certificates bookworm - \
+#   mmdebstrap --variant=apt --include=python3,python3-venv,ca-certificates,libgomp1 bookworm - \
 #     | podman import - localhost/debian-python:bookworm
 #   podman build --build-arg BASE=localhost/debian-python:bookworm -t swingml .
 ARG BASE=docker.io/library/debian:bookworm-slim
 FROM ${BASE}
 
-RUN if ! command -v python3 >/dev/null || ! python3 -c "import venv, ensurepip"; then \
-        apt-get update && apt-get install -y --no-install-recommends \
-            python3 python3-venv ca-certificates && rm -rf /var/lib/apt/lists/*; \
+# Python with venv, and the OpenMP runtime LightGBM links against; from Debian where missing.
+RUN missing=""; \
+    python3 -c "import venv, ensurepip" 2>/dev/null || missing="python3 python3-venv"; \
+    ldconfig -p | grep -q libgomp.so.1 || missing="$missing libgomp1"; \
+    if [ -n "$missing" ]; then \
+        apt-get update && apt-get install -y --no-install-recommends ca-certificates $missing \
+        && rm -rf /var/lib/apt/lists/*; \
     fi
 
 WORKDIR /opt/swingml

@@ -45,7 +45,7 @@ def _base(tmp_path: Path) -> None:
         return
     tar = tmp_path / "base.tar"
     subprocess.run(
-        ["mmdebstrap", "--variant=apt", "--include=python3,python3-venv,ca-certificates",
+        ["mmdebstrap", "--variant=apt", "--include=python3,python3-venv,ca-certificates,libgomp1",
          "bookworm", str(tar)],
         check=True, capture_output=True, timeout=1200,
     )  # fmt: skip
