@@ -112,8 +112,10 @@ start_postgres() {
         return
     fi
     port_busy "$PG_PORT" && die "port $PG_PORT on 127.0.0.1 is taken by another program; set SWINGML_PG_PORT"
+    # synchronous_commit=off: a crash may lose the last few commits, never consistency; a local
+    # registry gains a flush per write.
     as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 \
-        -o "-h 127.0.0.1 -p $PG_PORT -k $PGSOCK -c max_connections=200" start >/dev/null ||
+        -o "-h 127.0.0.1 -p $PG_PORT -k $PGSOCK -c max_connections=200 -c synchronous_commit=off" start >/dev/null ||
         die "PostgreSQL did not start; see $PGLOG"
     if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname='mlflow'" | grep -q 1; then

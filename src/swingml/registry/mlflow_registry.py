@@ -198,6 +198,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _move_record(alias: str, move: str, reason: str, previous: str | None) -> dict[str, str]:
+    """The tags that record an alias landing on a version: what, who, when, why, replacing what."""
+    record = {
+        "move": move,
+        "by": _who(),
+        "at": _now(),
+        "reason": reason,
+        "previous": previous or "",
+    }
+    return {f"{alias}_{key}": value[:TAG_LIMIT] for key, value in record.items()}
+
+
 def _check_server(uri: str) -> None:
     """Fail fast, naming the URI and the fix, when an http(s) tracking server does not answer."""
     if not uri.startswith(("http://", "https://")):
@@ -356,16 +368,28 @@ class MlflowRegistry:
                 pip_requirements=requirements,
             )
         self._ensure_model(card.name)
+        score = metrics.get(PRIMARY_METRIC, float("nan"))
+        # The version is created with its champion move already recorded when the rule picks it
+        # (one request instead of one per tag); _settle_champion re-checks after the alias write.
+        current = self._alias_version(card.name, CHAMPION)
+        current_tags = None if current is None else dict(current.tags)
+        wins = should_become_champion(score, card.data_fingerprint, current_tags, card.interval)
+        previous = None if current is None else str(current.version)
+        record = _move_record(CHAMPION, "train", self._reason(score), previous) if wins else {}
         # MLflow 3 logs a model as a LoggedModel (``models:/m-…``): a server accepts that source
         # only together with the model id that owns it.
         mv = _retry(
             lambda: self.client.create_model_version(
-                card.name, info.model_uri, run_id=run.info.run_id, tags=tags, model_id=info.model_id
+                card.name,
+                info.model_uri,
+                run_id=run.info.run_id,
+                tags={**tags, **record},
+                model_id=info.model_id,
             )
         )
-        champion = self._settle_champion(
-            card.name, str(mv.version), metrics.get(PRIMARY_METRIC, float("nan")), tags
-        )
+        if wins:
+            self.client.set_registered_model_alias(card.name, CHAMPION, str(mv.version))
+        champion = self._settle_champion(card.name, str(mv.version), score, tags)
         return RegisteredVersion(card.name, str(mv.version), champion)
 
     def _settle_champion(
@@ -398,15 +422,8 @@ class MlflowRegistry:
         self, name: str, alias: str, version: str, move: str, reason: str, previous: str | None
     ) -> None:
         """Point ``alias`` at ``version`` and record the move on that version."""
-        record = {
-            "move": move,
-            "by": _who(),
-            "at": _now(),
-            "reason": reason[:TAG_LIMIT],
-            "previous": previous or "",
-        }
-        for key, value in record.items():
-            self.client.set_model_version_tag(name, version, f"{alias}_{key}", value)
+        for key, value in _move_record(alias, move, reason, previous).items():
+            self.client.set_model_version_tag(name, version, key, value)
         self.client.set_registered_model_alias(name, alias, version)
 
     def _alias_version(self, name: str, alias: str) -> Any:
