@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,ray,vertex]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,ray,vertex,server]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,7 +26,7 @@ lint: $(STAMP)
 test: lint
 	bash scripts/install-chromium.sh
 	bash scripts/setup_opencl.sh
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	scripts/services.sh up; rc=$$?; [ $$rc -ne 0 ] || $(BIN)/python -m pytest -q $(PYTEST_ARGS) || rc=$$?; scripts/services.sh down; exit $$rc
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache

@@ -72,6 +72,7 @@ _DATASETS = (
     Dataset("best_params", "tuning/best_params.json", "json", "tune"),
     Dataset("model", "training/models/{main_id}.txt", "lightgbm", "train"),
     Dataset("holdout", "training/holdout.parquet", "parquet", "train"),
+    Dataset("train_lock", "training/.lock", "text", "train"),
     Dataset("mlflow_db", "mlflow.db", "sqlite", "train"),
     Dataset("mlflow_artifacts", "mlartifacts/{path}", "text", "train"),
     Dataset("predictions", "predictions/{path}", "parquet", "predict"),

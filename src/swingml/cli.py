@@ -17,6 +17,7 @@ import click
 import typer
 from rich.console import Console
 
+import swingml
 from swingml import pipeline
 from swingml.config import load_config
 from swingml.deploy.profile_check import check_profile
@@ -360,6 +361,86 @@ def registry_list(
         debug,
         _stage_fn("swingml.stages.registry:list_models"),
     )
+
+
+def _registry_op(op: str, **kwargs: Any) -> Callable[[StageContext], StageOutcome]:
+    """A ``swingml.stages.registry`` operation bound to its command-line arguments."""
+
+    def call(ctx: StageContext) -> StageOutcome:
+        fn: Callable[..., StageOutcome] = pipeline.resolve(f"swingml.stages.registry:{op}")
+        return fn(ctx, **kwargs)
+
+    return call
+
+
+NameArg = Annotated[str, typer.Argument(help="Registered model name (see `registry list`).")]
+AliasOpt = Annotated[str, typer.Option("--alias", help="The alias to move.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded on the version).")]
+
+
+@registry_app.command("versions")
+def registry_versions(
+    name: NameArg,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Every version of a model: hold-out metrics, variant, data fingerprint, aliases."""
+    fn = _registry_op("show_versions", name=name)
+    _stage_command("registry_versions", profile, config, run_dir, set_, debug, fn)
+
+
+@registry_app.command("promote")
+def registry_promote(
+    name: NameArg,
+    version: Annotated[str, typer.Argument(help="The version the alias moves to.")],
+    alias: AliasOpt = "champion",
+    reason: ReasonOpt = "",
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Point an alias (champion) at a version; who, when, why and the previous holder are kept."""
+    fn = _registry_op("promote", name=name, version=version, alias=alias, reason=reason)
+    _stage_command("registry_promote", profile, config, run_dir, set_, debug, fn)
+
+
+@registry_app.command("rollback")
+def registry_rollback(
+    name: NameArg,
+    alias: AliasOpt = "champion",
+    reason: ReasonOpt = "",
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Move an alias (champion) back to the version it replaced."""
+    fn = _registry_op("rollback", name=name, alias=alias, reason=reason)
+    _stage_command("registry_rollback", profile, config, run_dir, set_, debug, fn)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"swingml {swingml.__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Train, tune, register and serve LightGBM models of what follows crypto swing events."""
 
 
 @app.command()

@@ -26,7 +26,7 @@ from swingml.data.frame import to_arrow
 from swingml.data.synthetic import generate
 from swingml.features.matrix import feature_names, load_matrix, read_metadata
 from swingml.pipeline import StageContext, run_stage
-from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
+from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
 from swingml.store import RunStore
 from swingml.targets.grid import Variant, load_variant
 from swingml.targets.guard import guard_inputs
@@ -126,7 +126,9 @@ def register_champions(
         booster, X = _train(store, variant, features, seed)
         cards.append(
             ModelCard(
-                name=variant.main_id,
+                name=model_name(
+                    variant.main_id, ctx.config.data.interval, ctx.config.registry.model_prefix
+                ),
                 booster=booster,
                 variant_id=variant.id,
                 params={"num_leaves": 15},
@@ -134,6 +136,7 @@ def register_champions(
                 data_fingerprint="inference-test",
                 metrics={"holdout_macro_ap": 0.5},
                 input_example=pd.DataFrame(X[:3], columns=features),
+                interval=ctx.config.data.interval,
             )
         )
     section = ctx.config.registry

@@ -39,11 +39,17 @@ class ExecutorConfig(Section):
 
 
 class RegistryConfig(Section):
-    """MLflow tracking and registry; ``null`` URIs mean SQLite inside the run directory."""
+    """MLflow tracking and registry; ``null`` URIs mean SQLite inside the run directory.
+
+    ``model_prefix`` starts every registered model name
+    (``<prefix><symbol>-w<w>-<side>-<interval>``), so that teams or data sets sharing one server
+    keep their champions apart.
+    """
 
     tracking_uri: str | None = None
     registry_uri: str | None = None
     experiment: str = "swingml"
+    model_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$", max_length=100)
 
 
 class InferenceConfig(Section):

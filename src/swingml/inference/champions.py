@@ -4,10 +4,13 @@ A champion carries its variant (tag ``variant_id``) and its input columns (the b
 names, which must hash to its ``features_sha256`` tag). Those columns go through the leak guard
 against the current feature store: a champion that needs a column the store does not vouch for
 cannot be served and is reported as bad input, naming the model, the version and the columns.
+On a shared server only the models named for this run's ``registry.model_prefix`` and interval are
+considered, and a champion whose ``interval`` tag differs from the run's is refused the same way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,28 +19,39 @@ import lightgbm as lgb
 
 from swingml.config import TargetsConfig
 from swingml.errors import BadInputError
-from swingml.registry.mlflow_registry import MlflowRegistry, features_hash
+from swingml.registry.mlflow_registry import MlflowRegistry, features_hash, main_id_of
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
+
+MAIN_ID = re.compile(r"[A-Z0-9]+-w\d+-(high|low)")
+"""A main variant id, ``<SYMBOL>-w<w>-<side>`` (``Variant.main_id``)."""
 
 
 @dataclass(frozen=True)
 class Champion:
-    """One model version to serve: its name, version, variant, input columns and booster."""
+    """One model version to serve: its name, version, variant, input columns and booster.
+
+    ``name`` is the run's model id (the main variant, the key of the prediction store);
+    ``registered`` the name it has in the registry (with prefix and interval), when that differs.
+    """
 
     name: str
     version: str
     variant: Variant
     features: tuple[str, ...]
     booster: lgb.Booster
+    registered: str = ""
 
     def horizon(self, targets: TargetsConfig) -> int:
         """The label horizon of the champion's variant, in bars."""
         return self.variant.horizon(targets)
 
 
-def champion_variant(name: str, version: str, tags: Mapping[str, str]) -> Variant:
-    """The variant a model version was trained on (its ``variant_id`` tag), checked."""
+def champion_variant(
+    name: str, version: str, tags: Mapping[str, str], main_id: str | None = None
+) -> Variant:
+    """The variant a model version was trained on (its ``variant_id`` tag), checked against the
+    main variant its model is named for (``main_id``; the name itself when not given)."""
     where = f"model {name} version {version}"
     try:
         variant = Variant.from_id(tags.get("variant_id", ""))
@@ -45,7 +59,7 @@ def champion_variant(name: str, version: str, tags: Mapping[str, str]) -> Varian
         raise BadInputError(
             where, f"tag variant_id {tags.get('variant_id')!r} is not a variant id", "retrain it"
         ) from None
-    if variant.main_id != name:
+    if variant.main_id != (main_id or name):
         raise BadInputError(
             where, f"its variant {variant.id} belongs to model {variant.main_id}", "retrain it"
         )
@@ -58,10 +72,19 @@ def check_champion(
     tags: Mapping[str, str],
     booster: lgb.Booster,
     metadata: Mapping[str, Mapping[str, Any]],
+    main_id: str | None = None,
+    interval: str | None = None,
 ) -> Champion:
     """Build a ``Champion`` from what the registry holds, or say why it cannot be served."""
     where = f"model {name} version {version}"
-    variant = champion_variant(name, version, tags)
+    variant = champion_variant(name, version, tags, main_id)
+    trained = tags.get("interval")
+    if interval is not None and trained is not None and trained != interval:
+        raise BadInputError(
+            where,
+            f"was trained on {trained} candles but this run's data.interval is {interval}",
+            f"promote a {interval} version (`swingml registry versions {name}`) or retrain",
+        )
     features = tuple(str(f) for f in booster.feature_name())
     expected = tags.get("features_sha256")
     if expected is not None and features_hash(features) != expected:
@@ -80,26 +103,41 @@ def check_champion(
             f"({shown}{more})",
             "run `swingml features` with the config the model was trained with, or retrain",
         )
-    return Champion(name, version, variant, tuple(kept), booster)
+    return Champion(main_id or name, version, variant, tuple(kept), booster, name)
 
 
 def load_champions(
     registry: MlflowRegistry,
     symbols: Sequence[str],
     metadata: Mapping[str, Mapping[str, Any]],
+    interval: str | None = None,
+    prefix: str = "",
 ) -> tuple[list[Champion], list[str]]:
-    """Every champion whose symbol is in ``symbols``, by name; and the names skipped (others)."""
+    """Every champion whose symbol is in ``symbols``, by name; and the names skipped (others).
+
+    With ``interval`` given, only models named ``<prefix><main_id>-<interval>`` count (a shared
+    server holds other runs' models too) and each champion must carry that interval.
+    """
     champions: list[Champion] = []
     skipped: list[str] = []
-    for summary in registry.models():
-        if summary.champion_version is None:
+    like = None if interval is None else f"{prefix}%-{interval}"
+    for summary in registry.models(like):
+        main_id = summary.name if interval is None else main_id_of(summary.name, interval, prefix)
+        if summary.champion_version is None or main_id is None:
+            continue
+        if not MAIN_ID.fullmatch(main_id):
+            continue  # a model of another prefix that ends like ours
+        if main_id.rsplit("-w", 1)[0] not in symbols:
+            skipped.append(summary.name)
             continue
         loaded = registry.load_champion(summary.name)
         if loaded is None:
             continue
         version, tags, booster = loaded
-        if champion_variant(summary.name, version, tags).symbol not in symbols:
+        if champion_variant(summary.name, version, tags, main_id).symbol not in symbols:
             skipped.append(summary.name)
             continue
-        champions.append(check_champion(summary.name, version, tags, booster, metadata))
+        champions.append(
+            check_champion(summary.name, version, tags, booster, metadata, main_id, interval)
+        )
     return sorted(champions, key=lambda c: c.name), skipped

@@ -61,7 +61,13 @@ def _registry(config: Config, store: RunStore) -> MlflowRegistry:
 def _champions(ctx: StageContext) -> tuple[list[Champion], list[str]]:
     metadata = read_metadata(ctx.store.features_dir())
     registry = _registry(ctx.config, ctx.store)
-    champions, skipped = load_champions(registry, ctx.config.data.symbols, metadata)
+    champions, skipped = load_champions(
+        registry,
+        ctx.config.data.symbols,
+        metadata,
+        ctx.config.data.interval,
+        ctx.config.registry.model_prefix,
+    )
     if not champions:
         raise BadInputError(
             registry.registry_uri,

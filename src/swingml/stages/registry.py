@@ -1,7 +1,9 @@
-"""Stage glue of ``swingml registry list``: the registered models as a table (SPEC §8).
+"""Stage glue of ``swingml registry list|versions|promote|rollback`` (SPEC §8).
 
-Shows each model's name, version count, champion version, the champion's variant and hold-out
-metrics. Reads the registry only; on the embedded SQLite store it refuses to create an empty one.
+``list`` shows each model's name, version count, champion version, the champion's variant and
+hold-out metrics; ``versions`` every version of one model with the aliases on it; ``promote`` and
+``rollback`` move an alias by hand, recorded on the version. On the embedded SQLite store they
+refuse to create an empty one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from rich.table import Table
 
 from swingml.errors import BadInputError
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.registry.mlflow_registry import MlflowRegistry
+from swingml.registry.mlflow_registry import AliasMove, MlflowRegistry, VersionSummary
 
 
 def _fmt(value: float | None) -> str:
@@ -22,13 +24,7 @@ def _fmt(value: float | None) -> str:
 
 def list_models(ctx: StageContext) -> StageOutcome:
     """Print every registered model with its champion and hold-out metrics."""
-    section = ctx.config.registry
-    db = ctx.store.dataset("mlflow_db")
-    if section.tracking_uri is None and not db.is_file():
-        raise BadInputError(str(db), "no model registry in this run", "run `swingml train` first")
-    registry = MlflowRegistry.for_run(
-        section.tracking_uri, section.registry_uri, section.experiment, ctx.store.root
-    )
+    registry = _open(ctx)
     models = registry.models()
     table = Table(title=f"models in {registry.registry_uri}")
     for column in ("name", "versions", "champion", "variant", "hold-out AP", "prior AP", "stage 1"):
@@ -46,3 +42,75 @@ def list_models(ctx: StageContext) -> StageOutcome:
     Console(width=160).print(table)
     champions = sum(m.champion_version is not None for m in models)
     return StageOutcome(details={"models": len(models), "champions": champions})
+
+
+def _open(ctx: StageContext) -> MlflowRegistry:
+    section = ctx.config.registry
+    db = ctx.store.dataset("mlflow_db")
+    if section.tracking_uri is None and not db.is_file():
+        raise BadInputError(str(db), "no model registry in this run", "run `swingml train` first")
+    return MlflowRegistry.for_run(
+        section.tracking_uri, section.registry_uri, section.experiment, ctx.store.root
+    )
+
+
+def _last_move(alias: str, version: VersionSummary) -> str:
+    """``champion -> v3: promote by ana at … (replaced v2): reason``, from the version tags."""
+    moves = version.moves
+    line = f"{alias} -> v{version.version}: {moves.get(f'{alias}_move', 'set')}"
+    if moves.get(f"{alias}_by"):
+        line += f" by {moves[f'{alias}_by']} at {moves.get(f'{alias}_at', '?')}"
+    if moves.get(f"{alias}_previous"):
+        line += f" (replaced v{moves[f'{alias}_previous']})"
+    if moves.get(f"{alias}_reason"):
+        line += f": {moves[f'{alias}_reason']}"
+    return line
+
+
+def show_versions(ctx: StageContext, name: str) -> StageOutcome:
+    """``swingml registry versions NAME``: every version, its metrics, data and aliases."""
+    registry = _open(ctx)
+    versions = registry.versions(name)
+    table = Table(title=f"versions of {name} in {registry.registry_uri}")
+    columns = ("version", "aliases", "variant", "interval", "data", "hold-out AP", "prior AP")
+    for column in (*columns, "created"):
+        table.add_column(column, justify="right" if column.endswith("AP") else "left")
+    for v in versions:
+        table.add_row(
+            v.version,
+            ",".join(v.aliases) or "-",
+            v.variant_id,
+            v.interval or "-",
+            v.data_fingerprint[:12],
+            _fmt(v.metrics.get("holdout_macro_ap")),
+            _fmt(v.metrics.get("prior_macro_ap")),
+            v.created,
+        )
+    console = Console(width=160)
+    console.print(table)
+    for v in versions:
+        for alias in v.aliases:
+            console.print(_last_move(alias, v), highlight=False, soft_wrap=True)
+    aliases = {a: v.version for v in versions for a in v.aliases}
+    return StageOutcome(details={"model": name, "versions": len(versions), "aliases": aliases})
+
+
+def promote(ctx: StageContext, name: str, version: str, alias: str, reason: str) -> StageOutcome:
+    """``swingml registry promote``: point an alias at a version by hand (recorded on it)."""
+    move = _open(ctx).promote(name, version, alias, reason)
+    was = "nothing" if move.previous is None else f"version {move.previous}"
+    ctx.console.print(f"{name}: {alias} -> version {move.version} (was {was})")
+    return StageOutcome(details={"model": name, "alias": alias, **_move_details(move)})
+
+
+def rollback(ctx: StageContext, name: str, alias: str, reason: str) -> StageOutcome:
+    """``swingml registry rollback``: the alias goes back to the version it replaced."""
+    move = _open(ctx).rollback(name, alias, reason)
+    ctx.console.print(
+        f"{name}: {alias} rolled back to version {move.version} (was {move.previous})"
+    )
+    return StageOutcome(details={"model": name, "alias": alias, **_move_details(move)})
+
+
+def _move_details(move: AliasMove) -> dict[str, str | None]:
+    return {"version": move.version, "previous": move.previous}

@@ -9,8 +9,11 @@ MLflow in one batch (the store is created by the parent before any worker starts
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import lightgbm as lgb
@@ -18,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from swingml.config import Config
+from swingml.errors import StageFailedError
 from swingml.loading import Inputs, load_events, load_inputs, read_best_params
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
+from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
 from swingml.store import RunStore, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, train_and_score
@@ -120,8 +124,29 @@ METRIC_COLUMNS = (
 )
 
 
+@contextlib.contextmanager
+def _training_lock(store: RunStore) -> Iterator[None]:
+    """One ``swingml train`` per run directory at a time; a second one is refused at once."""
+    path = store.dataset("train_lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StageFailedError(
+                f"another `swingml train` is training in {store.root} (it holds {path}); this "
+                "one did nothing. Wait for it to finish, then re-run to register what is missing"
+            ) from None
+        yield
+
+
 def run(ctx: StageContext) -> StageOutcome:
     """``swingml train``: train, score and register the champions of every main variant."""
+    with _training_lock(ctx.store):
+        return _run(ctx)
+
+
+def _run(ctx: StageContext) -> StageOutcome:
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
     chosen = read_best_params(store)
@@ -164,7 +189,9 @@ def run(ctx: StageContext) -> StageOutcome:
         metrics["holdout_rows"] = float(item["holdout_rows"])
         cards.append(
             ModelCard(
-                name=str(item["main_id"]),
+                name=model_name(
+                    str(item["main_id"]), config.data.interval, config.registry.model_prefix
+                ),
                 booster=booster,
                 variant_id=str(item["variant_id"]),
                 params=json.loads(str(item["params"])),
@@ -172,6 +199,7 @@ def run(ctx: StageContext) -> StageOutcome:
                 data_fingerprint=fingerprint,
                 metrics=metrics,
                 input_example=pd.DataFrame(item["example"], columns=list(inputs.features)),
+                interval=config.data.interval,
             )
         )
     table = pd.DataFrame(
@@ -182,8 +210,13 @@ def run(ctx: StageContext) -> StageOutcome:
     register_s = time.perf_counter() - start
     if len(table):
         by_name = {v.name: v for v in versions}
-        table["version"] = [by_name[m].version for m in table["main_id"]]
-        table["champion"] = [by_name[m].champion for m in table["main_id"]]
+        names = [
+            model_name(m, config.data.interval, config.registry.model_prefix)
+            for m in table["main_id"]
+        ]
+        table["model"] = names
+        table["version"] = [by_name[m].version for m in names]
+        table["champion"] = [by_name[m].champion for m in names]
     write_parquet_atomic(store.dataset("holdout"), table)
     beats = int((table["holdout_macro_ap"] > table["prior_macro_ap"]).sum()) if len(table) else 0
     skill = int((table["holdout_macro_ap"] > table["random_macro_ap"]).sum()) if len(table) else 0
