@@ -297,3 +297,26 @@ class MlflowRegistry:
             if not token:
                 break
         return sorted(summaries, key=lambda s: s.name)
+
+    def champion_versions(self) -> dict[str, str]:
+        """``{model: champion version}`` in one listing.
+
+        Cheap enough for every live cycle: a server holding boosters reloads one only when its
+        alias has moved.
+        """
+        out: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            page = self.client.search_registered_models(max_results=1000, page_token=token)
+            for rm in page:
+                champion = dict(rm.aliases).get(CHAMPION)
+                if champion is not None:
+                    out[rm.name] = str(champion)
+            token = page.token
+            if not token:
+                break
+        return out
+
+    def version_created_ms(self, name: str, version: str) -> int:
+        """When a model version was registered (epoch ms)."""
+        return int(self.client.get_model_version(name, version).creation_timestamp or 0)
