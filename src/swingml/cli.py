@@ -334,7 +334,7 @@ def monitor(
     def body() -> None:
         ctx = _context(profile, config, run_dir, set_)
         outcome = pipeline.run_stage("monitor", ctx, _stage_fn("swingml.stages.monitor:run"))
-        if outcome.details.get("status") == "alert":
+        if outcome.details.get("health") == "alert":
             err_console.print("monitor: status alert (see monitoring/latest.json)")
             raise typer.Exit(1)
 

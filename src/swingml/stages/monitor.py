@@ -274,7 +274,7 @@ def publish(
     _append_history(store, _history_rows(now, figures, operational), now)
     prom = _prometheus(ctx.config, store, latest)
     return {
-        "status": latest["status"],
+        "health": latest["status"],
         "models_assessed": len(figures),
         "alerting": sorted(k for k, v in models.items() if v.get("status") == "alert"),
         "latest": str(latest_path),
@@ -334,7 +334,7 @@ def run(ctx: StageContext) -> StageOutcome:
             f"{len(fig.features_alert)} feature(s) alerting, realised AP {fig.realised_macro_ap}",
             highlight=False,
         )
-    ctx.console.print(f"monitor: status {result['status']}", highlight=False)
+    ctx.console.print(f"monitor: status {result['health']}", highlight=False)
     return StageOutcome(
         tasks=len(figures),
         failed_tasks=0,

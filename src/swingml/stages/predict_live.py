@@ -341,9 +341,9 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
     }
     if config.monitoring.enabled:
         details["monitoring"] = observe_cycle(ctx, session.cache, champions, inputs, details)
-        if details["monitoring"].get("status") == "alert":
+        if details["monitoring"].get("health") == "alert":
             status = "alert"
-    details["status"] = status
+    details["health"] = status
     _print_models(ctx, "live predictions", models)
     _warn_differing(ctx, total)
     ctx.console.print(
