@@ -1,4 +1,4 @@
-"""``swingml data fetch --recent`` against the loopback exchange: closed bars only, paged, retried."""
+"""``swingml data fetch --recent`` on the loopback exchange: closed bars only, paged, retried."""
 
 from __future__ import annotations
 
