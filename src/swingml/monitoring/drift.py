@@ -70,31 +70,50 @@ def psi(expected: FloatArray, actual: FloatArray) -> float:
 
 
 def ks(reference: ColumnReference, values: npt.ArrayLike) -> float:
-    """KS statistic of the finite ``values`` against the reference CDF (0 if either is empty)."""
+    """KS statistic of the finite ``values`` against the reference CDF (0 if either is empty).
+
+    Both CDFs are compared just below and at every distinct live value and reference quantile,
+    so ties (discrete features) count as the jumps they are.
+    """
     x = np.asarray(values, dtype=np.float64)
     x = np.sort(x[np.isfinite(x)])
     q = reference.quantiles
     if len(x) == 0 or not np.all(np.isfinite(q)):
         return 0.0
     levels = np.linspace(0.0, 1.0, len(q))
-    # the reference CDF at the live points, and the live ECDF just before and at each point
-    f_ref = _ref_cdf(q, levels, x)
+    points = np.unique(np.concatenate([x, q]))
     n = len(x)
-    upper = np.arange(1, n + 1) / n
-    lower = np.arange(0, n) / n
-    at_points = float(np.max(np.maximum(np.abs(upper - f_ref), np.abs(f_ref - lower))))
-    # and at the reference quantiles (the live ECDF is a step function there)
-    f_live = np.searchsorted(x, q, side="right") / n
-    at_quantiles = float(np.max(np.abs(f_live - levels)))
-    return max(at_points, at_quantiles)
+    live_at = np.searchsorted(x, points, side="right") / n
+    live_below = np.searchsorted(x, points, side="left") / n
+    ref_at, ref_below = _ref_cdf(q, levels, points)
+    return float(max(np.max(np.abs(live_at - ref_at)), np.max(np.abs(live_below - ref_below))))
 
 
-def _ref_cdf(q: FloatArray, levels: FloatArray, x: FloatArray) -> FloatArray:
-    """Piecewise-linear CDF through the quantiles; flat runs (ties) jump to their top level."""
-    unique, last = np.unique(q[::-1], return_index=True)
-    top = levels[::-1][last]  # the highest level of each distinct quantile value
-    out: FloatArray = np.interp(x, unique, top, left=0.0, right=1.0)
-    return out
+def _ref_cdf(q: FloatArray, levels: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The piecewise-linear reference CDF through the quantiles at ``x`` and just below ``x``.
+
+    A value that several quantiles share (a tie) is a jump: at it the CDF is the highest level
+    of those quantiles, just below it the lowest; between two distinct quantile values it rises
+    linearly from the first one's highest level to the next one's lowest.
+    """
+    unique, first = np.unique(q, return_index=True)
+    _, last_rev = np.unique(q[::-1], return_index=True)
+    top = levels[len(q) - 1 - last_rev]
+    bottom = levels[first]
+    k = np.searchsorted(unique, x, side="right") - 1
+    inside = (k >= 0) & (k < len(unique) - 1)
+    exact = (k >= 0) & (unique[np.clip(k, 0, None)] == x)
+    between = np.where(x > unique[-1], 1.0, 0.0)
+    kk = np.clip(k, 0, len(unique) - 2) if len(unique) > 1 else np.zeros_like(k)
+    if len(unique) > 1:
+        lo, hi = unique[kk], unique[kk + 1]
+        frac = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+        linear = top[kk] + frac * (bottom[kk + 1] - top[kk])
+        between = np.where(inside, linear, between)
+    kc = np.clip(k, 0, None)
+    at: FloatArray = np.where(exact, top[kc], between)
+    below: FloatArray = np.where(exact, bottom[kc], between)
+    return at, below
 
 
 def psi_of(reference: ColumnReference, values: npt.ArrayLike) -> float:
