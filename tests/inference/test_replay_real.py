@@ -1,8 +1,9 @@
 """Done-when law of the live service on real data: the exchange replays closed bars one at a time.
 
 A run is built from the real hourly files (their last ``HISTORY`` bars) cut ``REPLAY`` bars early,
-served by the two champions of the inference tests' base run (same feature config). The loopback exchange then replays the cut bars: each
-``predict live --follow`` cycle sees one more closed bar and the next one still in progress.
+served by the two champions of the inference tests' base run (same feature config). The
+loopback exchange then replays the cut bars: each ``predict live --follow`` cycle sees one more
+closed bar and the next one still in progress.
 Afterwards no bar in progress was ever stored (the stored candles are the real closed bars), every
 event after the cut was predicted exactly once, and ``predict batch`` on the completed history
 agrees with every live row to the last bit of its probabilities. The benchmark

@@ -1,4 +1,4 @@
-"""Feature drift alerts (PSI over reference quantile bins, KS) on a planted volatility regime change.
+"""Feature drift alerts (PSI over reference quantile bins, KS) on a planted volatility change.
 
 A random walk whose volatility triples after bar ``SHIFT``: the features that scale with volatility
 must alert in every window after the change and in no window before it; the scale-free features
