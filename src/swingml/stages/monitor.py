@@ -30,6 +30,7 @@ from swingml.inference.champions import Champion, ChampionCache
 from swingml.inference.live import variant_events
 from swingml.inference.store import PROBA, PredictionStore, stamps_ms
 from swingml.monitoring.assess import RANK, ModelFigures, assess
+from swingml.monitoring.drift import ColumnReference
 from swingml.monitoring.reference import build_reference, read_reference
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.splits import holdout_cutoff
@@ -122,14 +123,32 @@ def _labels(store: RunStore, config: Config, champion: Champion, rows: pd.DataFr
     return label.fillna(pd.Series(found.to_numpy(), dtype="Int8"))
 
 
+References = dict[tuple[str, str], tuple[dict[str, ColumnReference], dict[str, ColumnReference]]]
+
+
+def references_of(
+    store: RunStore, config: Config, champion: Champion, held: References | None = None
+) -> tuple[dict[str, ColumnReference], dict[str, ColumnReference]]:
+    """The champion's reference summaries (kept in ``held`` across cycles when given)."""
+    key = (champion.name, champion.version)
+    if held is not None and key in held:
+        return held[key]
+    features, probas = reference_tables(store, config, champion)
+    refs = read_reference(features), read_reference(probas)
+    if held is not None:
+        held[key] = refs
+    return refs
+
+
 def figures_of(
     store: RunStore,
     config: Config,
     champion: Champion,
     holdout_ap: float | None,
+    held: References | None = None,
 ) -> ModelFigures:
     """One champion's monitoring figures, from its stored references, inputs and predictions."""
-    features, probas = reference_tables(store, config, champion)
+    feature_refs, proba_refs = references_of(store, config, champion, held)
     inputs = _read_inputs(store, champion.name, champion.version)
     stored = PredictionStore(store.path("predictions")).read(champion.name)
     mine = stored[
@@ -142,8 +161,8 @@ def figures_of(
     return assess(
         champion.name,
         champion.version,
-        read_reference(features),
-        read_reference(probas),
+        feature_refs,
+        proba_refs,
         inputs,
         mine,
         labels,
@@ -300,13 +319,20 @@ def observe_cycle(
     champions: Sequence[Champion],
     inputs: Mapping[str, pd.DataFrame],
     details: Mapping[str, Any],
+    held: References | None = None,
 ) -> dict[str, Any]:
-    """After a live cycle: record its inputs and refresh the figures of the models that got rows."""
+    """After a live cycle: record its inputs and refresh the figures of the models that got rows.
+
+    A champion's reference is built when it is first served (not when its first event comes),
+    so later cycles only read what they keep in ``held``.
+    """
     config = ctx.config
     keep = 2 * max(config.monitoring.window, config.monitoring.ap_window)
     record_inputs(ctx.store, inputs, keep)
+    for c in champions:
+        references_of(ctx.store, config, c, held)
     figures = {
-        c.name: figures_of(ctx.store, config, c, _holdout_ap(cache, c.name))
+        c.name: figures_of(ctx.store, config, c, _holdout_ap(cache, c.name), held)
         for c in champions
         if c.name in inputs
     }

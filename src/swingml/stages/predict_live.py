@@ -37,7 +37,8 @@ from swingml.inference.live import Pending, new_events, pending
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
 from swingml.pipeline import StageContext, StageOutcome, run_stage
-from swingml.stages.monitor import observe_cycle
+from swingml.registry.mlflow_registry import MlflowRegistry
+from swingml.stages.monitor import References, observe_cycle
 from swingml.stages.predict import (
     _by_symbol,
     _model_entry,
@@ -63,6 +64,8 @@ class LiveSession:
     metadata: dict[str, Any] | None = None
     columns: dict[tuple[str, tuple[str, ...]], ColumnPlan] = field(default_factory=dict)
     stored: dict[str, tuple[int, pd.DataFrame]] = field(default_factory=dict)
+    registry: MlflowRegistry | None = None
+    references: References = field(default_factory=dict)
     failures: int = 0
     cycles: int = 0
 
@@ -258,7 +261,9 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
             session.plan = make_plan(plan_spec(config))
         plan = session.plan
         assert plan is not None
-        registry = _registry(config, store)
+        if session.registry is None:
+            session.registry = _registry(config, store)
+        registry = session.registry
         champions, skipped = session.cache.refresh(registry, symbols, session.metadata)
         if not champions:
             raise BadInputError(
@@ -340,7 +345,9 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
         "models": models,
     }
     if config.monitoring.enabled:
-        details["monitoring"] = observe_cycle(ctx, session.cache, champions, inputs, details)
+        details["monitoring"] = observe_cycle(
+            ctx, session.cache, champions, inputs, details, session.references
+        )
         if details["monitoring"].get("health") == "alert":
             status = "alert"
     details["health"] = status
