@@ -13,7 +13,7 @@ history). Event rules are causal, so these are exactly the events the batch will
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,31 +76,63 @@ def _anchored(tail: pd.DataFrame, variant: Variant, targets: TargetsConfig, firs
     return bool(np.any((pivots.position >= settled) & (pivots.confirm < first)))
 
 
-def new_events(
+def _tail_start(
     candles: pd.DataFrame,
     variant: Variant,
     targets: TargetsConfig,
-    span: Pending,
-    min_tail: int = MIN_EVENT_TAIL,
-) -> tuple[pd.DataFrame, int]:
-    """The variant's events at bars in ``(span.after_ms, span.until_ms]``, labels as known, and
-    the bars of the tail read to find them."""
-    stamps = timestamps_ms(candles)
-    stop = int(np.searchsorted(stamps, span.until_ms, side="right"))
-    first = int(np.searchsorted(stamps, span.after_ms, side="right"))
+    first: int,
+    stop: int,
+    min_tail: int,
+) -> int:
+    """Where the variant's tail must start for its events at ``first..stop-1`` to be exact."""
     settled = max(variant.w, targets.vol_window - 1)
     back = max(min_tail, 4 * (settled + variant.w))
     while True:
         start = max(min(first, stop) - back, 0)
-        tail = candles.iloc[start:stop]
         if (
             start == 0
             or kind_mode(variant.kind) == "reversion"
-            or _anchored(tail, variant, targets, first - start)
+            or _anchored(candles.iloc[start:stop], variant, targets, first - start)
         ):
-            break
+            return start
         back *= 2
-    events = variant_events(tail.reset_index(drop=True), variant, targets)
-    at = timestamps_ms(events)
-    keep = (at > span.after_ms) & (at <= span.until_ms)
-    return events.loc[keep].reset_index(drop=True), len(tail)
+
+
+def new_events_many(
+    candles: pd.DataFrame,
+    variants: Sequence[Variant],
+    targets: TargetsConfig,
+    span: Pending,
+    min_tail: int = MIN_EVENT_TAIL,
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """Each variant's events (by variant id) at bars in ``(span.after_ms, span.until_ms]`` of one
+    symbol, labels as known, found in one pass of the targets code over the longest tail any of
+    them needs; and the bars of that tail."""
+    if not variants:
+        return {}, 0
+    stamps = timestamps_ms(candles)
+    stop = int(np.searchsorted(stamps, span.until_ms, side="right"))
+    first = int(np.searchsorted(stamps, span.after_ms, side="right"))
+    start = min(_tail_start(candles, v, targets, first, stop, min_tail) for v in variants)
+    tail = candles.iloc[start:stop].reset_index(drop=True)
+    grid = GridConfig(
+        windows=tuple(sorted({v.w for v in variants})),
+        kinds=tuple(sorted({v.kind for v in variants})),
+        s=tuple(sorted({v.s for v in variants})),
+        k=tuple(sorted({v.k for v in variants})),
+    )
+    symbol = variants[0].symbol
+    built = build_symbol_targets(symbol, tail, targets, grid).frame
+    at = timestamps_ms(built)
+    pending_rows = built[(at > span.after_ms) & (at <= span.until_ms)]
+    out: dict[str, pd.DataFrame] = {}
+    for v in variants:
+        mine = pending_rows[
+            (pending_rows["kind"] == v.kind)
+            & (pending_rows["w"] == v.w)
+            & (pending_rows["s"] == v.s)
+            & (pending_rows["k"] == v.k)
+        ]
+        frame = mine[["timestamp", "label"]].sort_values("timestamp", kind="stable")
+        out[v.id] = frame.reset_index(drop=True)
+    return out, len(tail)

@@ -33,7 +33,7 @@ from swingml.features.plan import FeaturePlan, make_plan, plan_spec
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, ChampionCache
 from swingml.inference.follow import follow_loop
-from swingml.inference.live import Pending, new_events, pending
+from swingml.inference.live import Pending, new_events_many, pending
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
 from swingml.pipeline import StageContext, StageOutcome, run_stage
@@ -176,11 +176,10 @@ def _live_symbol(
 ) -> tuple[AppendReport, dict[str, Any], dict[str, pd.DataFrame]]:
     """Predict the events of one symbol's pending bars with its champions."""
     start = time.perf_counter()
-    events: dict[str, pd.DataFrame] = {}
-    event_bars = 0
-    for c in champions:
-        events[c.name], read = new_events(candles[span.symbol], c.variant, config.targets, span)
-        event_bars = max(event_bars, read)
+    found, event_bars = new_events_many(
+        candles[span.symbol], [c.variant for c in champions], config.targets, span
+    )
+    events = {c.name: found[c.variant.id] for c in champions}
     events_s = time.perf_counter() - start
     stamps = np.unique(
         np.concatenate([timestamps_ms(e) for e in events.values()] + [np.empty(0, np.int64)])
