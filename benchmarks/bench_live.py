@@ -256,7 +256,7 @@ def main() -> None:
             replay = args.replay if bars == min(histories) else 3 * args.cycles + 2
             info = bench_history(root, rows, bars, replay, args.cycles, mlflow)
             results.append(info)
-            print(json.dumps({k: v for k, v in info.items()}, default=str))
+            print(json.dumps(info, default=str))
     if len(results) > 1:
         report(sorted(results, key=lambda r: r["bars"]), args)
 
