@@ -3,14 +3,16 @@ mid-stream, a failed cycle survived, a stalled symbol and a stale champion alert
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import exchange as ex
 import inference_run
@@ -153,3 +155,63 @@ def test_sigterm_stops_follow_between_cycles(run_dir: Path, data_dir: Path) -> N
     assert entry["health"] in ("ok", "alert") and marks["BTCUSDT"] == int(
         timestamps_ms(candles)[-1]
     )  # the last cycle finished: candles, predictions and watermark agree
+
+
+class _Gateway(http.server.BaseHTTPRequestHandler):
+    """A Prometheus push gateway stand-in: records each PUT's path and body."""
+
+    pushed: ClassVar[list[tuple[str, bytes]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.pushed.append((self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_monitor_reports_drift_and_realised_ap_of_live_rows(
+    run_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    new_dir = inference_run.write_candles(tmp_path / "new", BASE + 300, BASE - 5)
+    gateway = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    thread = threading.Thread(target=gateway.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    sets = (
+        f"inference.new_candles_dir={new_dir}",
+        "monitoring.min_rows=5",
+        f"monitoring.pushgateway_url=http://127.0.0.1:{gateway.server_address[1]}",
+    )
+    args = inference_run.cli_args(run_dir, data_dir, *sets)
+    try:
+        assert runner.invoke(app, ["predict", "live", "--once", *args]).exit_code == 0
+        result = runner.invoke(app, ["monitor", *args])
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+        thread.join()
+    assert len(_Gateway.pushed) == 2  # after the cycle, and by `swingml monitor`
+    assert _Gateway.pushed[-1][0] == "/metrics/job/swingml"
+    assert b"swingml_max_feature_psi" in _Gateway.pushed[-1][1]
+    assert result.exit_code in (0, 1), result.output
+    latest = json.loads((run_dir / "monitoring" / "latest.json").read_text())
+    models = latest["models"]
+    assert set(models) == {"BTCUSDT-w3-high", "ETHUSDT-w5-low"}
+    for name, item in models.items():
+        stored = PredictionStore(run_dir / "predictions").read(name)
+        assert item["rows"] == len(stored) >= 5  # every live input row is in the window
+        assert item["status"] in ("ok", "warn", "alert")
+        assert item["max_feature_psi"] is not None and item["max_feature_ks"] is not None
+        assert set(item["prediction_psi"]) == {"p_neither", "p_breakout", "p_reversal"}
+        assert abs(sum(item["class_share"].values()) - 1.0) < 1e-9
+        assert item["realised_rows"] > 0 and 0.0 <= item["realised_macro_ap"] <= 1.0
+        assert item["holdout_macro_ap"] == 0.5
+    history = pd.concat(
+        pd.read_parquet(p) for p in (run_dir / "monitoring" / "history").glob("*.parquet")
+    )
+    assert {"max_feature_psi", "realised_macro_ap", "cycle_s"} <= set(history["metric"])
+    prom = (run_dir / "monitoring" / "metrics.prom").read_text()
+    assert 'swingml_realised_macro_ap{model="ETHUSDT-w5-low"}' in prom

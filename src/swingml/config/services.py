@@ -65,7 +65,8 @@ class MonitoringConfig(Section):
     PSI over ``bins`` reference quantile bins and the KS statistic per feature, over the last
     ``window`` live event rows (at least ``min_rows``) against the champion's training rows;
     ``*_warn`` / ``*_alert`` thresholds; ``ap_window`` resolved live rows score realised macro AP;
-    ``prometheus_textfile``: where the metrics are written (null = ``monitoring/metrics.prom``).
+    ``prometheus_textfile``: where the metrics are written (null = ``monitoring/metrics.prom``);
+    ``pushgateway_url``: also push them to this Prometheus push gateway (job ``push_job``).
     """
 
     enabled: bool = True
@@ -79,6 +80,8 @@ class MonitoringConfig(Section):
     ap_window: int = Field(default=200, ge=10)
     reference_rows: int = Field(default=5000, ge=100)
     prometheus_textfile: str | None = None
+    pushgateway_url: str | None = None
+    push_job: str = "swingml"
 
 
 class DeployConfig(Section):

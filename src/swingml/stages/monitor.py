@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
 
 from swingml.config import Config
 from swingml.features.matrix import load_matrix, read_metadata, symbol_timestamps
@@ -218,7 +218,9 @@ def _append_history(store: RunStore, frame: pd.DataFrame, now: pd.Timestamp) -> 
     write_parquet_atomic(path, frame)
 
 
-def _prometheus(config: Config, store: RunStore, latest: Mapping[str, Any]) -> Path:
+def _prometheus(
+    config: Config, store: RunStore, latest: Mapping[str, Any]
+) -> tuple[Path, str | None]:
     path = Path(config.monitoring.prometheus_textfile or _dir(store, "metrics.prom"))
     path.parent.mkdir(parents=True, exist_ok=True)
     reg = CollectorRegistry()
@@ -265,7 +267,14 @@ def _prometheus(config: Config, store: RunStore, latest: Mapping[str, Any]) -> P
         if op.get(key) is not None:
             Gauge(f"swingml_live_{key}", help_text, registry=reg).set(float(op[key]))
     write_to_textfile(str(path), reg)
-    return path
+    url = config.monitoring.pushgateway_url
+    if url is None:
+        return path, None
+    try:  # a gateway that is down must not fail the cycle: it is reported instead
+        push_to_gateway(url, job=config.monitoring.push_job, registry=reg, timeout=10)
+    except OSError as exc:
+        return path, f"{url}: {exc}"
+    return path, None
 
 
 def publish(
@@ -291,13 +300,17 @@ def publish(
     latest["status"] = _status(models, operational)
     write_json_atomic(latest_path, latest)
     _append_history(store, _history_rows(now, figures, operational), now)
-    prom = _prometheus(ctx.config, store, latest)
+    prom, push_error = _prometheus(ctx.config, store, latest)
+    if push_error:
+        ctx.console.print(f"[yellow]warning[/yellow]: push gateway: {push_error}")
     return {
         "health": latest["status"],
         "models_assessed": len(figures),
         "alerting": sorted(k for k, v in models.items() if v.get("status") == "alert"),
         "latest": str(latest_path),
         "prometheus": str(prom),
+        "pushgateway": ctx.config.monitoring.pushgateway_url,
+        "push_error": push_error,
     }
 
 
