@@ -245,7 +245,16 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--replay", type=int, default=200)
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    parser.add_argument(
+        "--interleave", type=Path, default=None, help="a --keep folder: interleaved cycles only"
+    )
     args = parser.parse_args()
+    if args.interleave is not None:
+        table = interleaved(args.interleave, args.cycles)
+        with OUT.open("a") as handle:
+            handle.write(table + "\n")
+        print(table)
+        return
     histories = [int(h) for h in args.histories.split(",")]
     rows = real_rows(max(histories) + args.replay + 2)
     results = []
@@ -314,3 +323,47 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def interleaved(kept: Path, cycles: int) -> str:
+    """Warm ``--follow`` cycles of a 2,000-bar and the kept 40,000-bar run, taken in turn so that
+    both see the same machine load; a Markdown table."""
+    rows = real_rows(40_000 + 600)
+    small_root = kept / "interleave"
+    btc = rows["BTCUSDT"]
+    cut = btc[-400][0]
+    history = {s: [r for r in items if r[0] >= btc[-2400][0]] for s, items in rows.items()}
+    data_dir = write_rows(small_root / "data", history, cut)
+    run_small = small_root / "run"
+    big_last = pd.read_parquet(kept / "run-40000" / "candles" / "BTCUSDT.parquet")["timestamp"]
+    big_now = int(big_last.iloc[-1].value // 1_000_000) + HOUR_MS
+    ex_small = ex.Exchange(history, HOUR_MS, cut, step_on_time=True)
+    ex_big = ex.Exchange(rows, HOUR_MS, big_now, step_on_time=True)
+    times: dict[str, list[float]] = {"2,000": [], "40,000": []}
+    with ex.serve(ex_small), ex.serve(ex_big):
+        small = context(config_for(run_small, data_dir, ex_small.url))
+        for stage in ("data", "features", "targets"):
+            run_stage(stage, small)
+        shutil.copy2(kept / "champions.db", run_small / "mlflow.db")
+        run_stage("predict_batch", small, batch)
+        big = context(config_for(kept / "run-40000", kept / "data-40000", ex_big.url))
+        sessions = {"2,000": (small, LiveSession()), "40,000": (big, LiveSession())}
+        for ctx, session in sessions.values():
+            timed_cycles(ctx, 1, session)
+        for _ in range(cycles):
+            for key, (ctx, session) in sessions.items():
+                times[key] += timed_cycles(ctx, 1, session)
+    a, b = statistics.median(times["2,000"]), statistics.median(times["40,000"])
+    return "\n".join(
+        [
+            "",
+            f"Interleaved (`--interleave {kept}`): warm `--follow` cycles of a 2,000-bar run and "
+            f"the 40,000-bar run taken in turn, {cycles} each, load average {load_average()}.",
+            "",
+            "| ours, `--follow` | 2,000 bars | 40,000 bars | ratio |",
+            "|---|---:|---:|---:|",
+            f"| median cycle | {a:.3f} s | {b:.3f} s | {b / a:.2f} |",
+            f"| all cycles | {', '.join(f'{x:.2f}' for x in times['2,000'])} | "
+            f"{', '.join(f'{x:.2f}' for x in times['40,000'])} | |",
+        ]
+    )
