@@ -321,10 +321,6 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-if __name__ == "__main__":
-    main()
-
-
 def interleaved(kept: Path, cycles: int) -> str:
     """Warm ``--follow`` cycles of a 2,000-bar and the kept 40,000-bar run, taken in turn so that
     both see the same machine load; a Markdown table."""
@@ -367,3 +363,7 @@ def interleaved(kept: Path, cycles: int) -> str:
             f"{', '.join(f'{x:.2f}' for x in times['40,000'])} | |",
         ]
     )
+
+
+if __name__ == "__main__":
+    main()
