@@ -43,7 +43,8 @@ from swingml.features.plan import FeaturePlan, make_plan, plan_spec
 from swingml.inference import live_features
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.pipeline import StageContext, run_stage
-from swingml.stages.predict import batch, live
+from swingml.stages.predict import batch
+from swingml.stages.predict_live import live
 from swingml.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -76,6 +76,8 @@ _DATASETS = (
     Dataset("mlflow_db", "mlflow.db", "sqlite", "train"),
     Dataset("mlflow_artifacts", "mlartifacts/{path}", "text", "train"),
     Dataset("predictions", "predictions/{path}", "parquet", "predict"),
+    Dataset("monitoring", "monitoring/{path}", "parquet", "monitor"),
+    Dataset("report", "report/{path}", "text", "report"),
     Dataset("tasks", "tasks/{path}", "text", "run"),
 )
 

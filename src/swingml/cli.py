@@ -190,6 +190,14 @@ def data_prepare(
 
 @data_app.command("fetch")
 def data_fetch(
+    recent: Annotated[
+        bool,
+        typer.Option(
+            "--recent",
+            help="Instead: closed bars since each file's last bar, from the REST klines API "
+            "(data.fetch.rest_url), appended to <SYMBOL>-<interval>.json[.gz]|.parquet.",
+        ),
+    ] = False,
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
     run_dir: RunDirOpt = None,
@@ -197,9 +205,8 @@ def data_fetch(
     debug: DebugOpt = False,
 ) -> None:
     """Download Binance public-data monthly kline zips into data.dir (checksummed, resumable)."""
-    _stage_command(
-        "data_fetch", profile, config, run_dir, set_, debug, _stage_fn("swingml.stages.data:fetch")
-    )
+    target = "swingml.stages.data:fetch_recent" if recent else "swingml.stages.data:fetch"
+    _stage_command("data_fetch", profile, config, run_dir, set_, debug, _stage_fn(target))
 
 
 @data_app.command("synth")
@@ -325,22 +332,58 @@ def predict_batch(
 
 @predict_app.command("live")
 def predict_live(
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow/--once",
+            help="--once (default): one cycle, for cron and timers. --follow: a cycle after "
+            "each bar close + inference.follow_delay_s until SIGTERM, models kept loaded.",
+        ),
+    ] = False,
     profile: ProfileOpt = None,
     config: ConfigOpt = None,
     run_dir: RunDirOpt = None,
     set_: SetOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Append new candles, detect new events, append champion predictions once (for cron)."""
-    _stage_command(
-        "predict_live",
-        profile,
-        config,
-        run_dir,
-        set_,
-        debug,
-        _stage_fn("swingml.stages.predict:live"),
-    )
+    """Append new closed bars, detect new events, append champion predictions once."""
+    if not follow:
+        _stage_command(
+            "predict_live",
+            profile,
+            config,
+            run_dir,
+            set_,
+            debug,
+            _stage_fn("swingml.stages.predict_live:live"),
+        )
+        return
+
+    def body() -> None:
+        ctx = _context(profile, config, run_dir, set_)
+        pipeline.resolve("swingml.stages.predict_live:follow")(ctx)
+
+    _guarded(debug, body)
+
+
+@app.command()
+def monitor(
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    run_dir: RunDirOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Drift, realised performance and service figures of the champions; exit 1 on alert."""
+
+    def body() -> None:
+        ctx = _context(profile, config, run_dir, set_)
+        outcome = pipeline.run_stage("monitor", ctx, _stage_fn("swingml.stages.monitor:run"))
+        if outcome.details.get("health") == "alert":
+            err_console.print("monitor: status alert (see monitoring/latest.json)")
+            raise typer.Exit(1)
+
+    _guarded(debug, body)
 
 
 @registry_app.command("list")

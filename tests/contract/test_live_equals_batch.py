@@ -28,7 +28,8 @@ from swingml.features.plan import make_plan, plan_spec
 from swingml.inference.live_features import compute_at, resolve_columns
 from swingml.inference.store import PROBA, PredictionStore
 from swingml.pipeline import run_stage
-from swingml.stages.predict import batch, live
+from swingml.stages.predict import batch
+from swingml.stages.predict_live import live
 
 BASE = inference_run.BASE_BARS
 STEPS = ((BASE - 10, BASE + 60), (BASE + 40, BASE + 250), (BASE + 40, BASE + 250))

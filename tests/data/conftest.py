@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import re
+import sys
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_BINANCE = REPO.parent / "shared" / "data" / "binance"
 
 runner = CliRunner()
+
+if str(Path(__file__).parent) not in sys.path:  # makes exchange.py importable by the tests
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 def kline_rows(n: int = 30, start_ms: int = START_MS, step_ms: int = HOUR_MS) -> list[list[Any]]:

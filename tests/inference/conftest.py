@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 HERE = str(Path(__file__).parent)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+DATA_TESTS = str(Path(__file__).parents[1] / "data")  # exchange.py, the loopback exchange
+for folder in (HERE, DATA_TESTS):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
 import inference_run  # noqa: E402  (made importable just above)
 

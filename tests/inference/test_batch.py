@@ -105,3 +105,38 @@ def test_batch_rebuilds_features_and_targets_when_the_candles_grew(
     assert stored["timestamp"].tolist() == load_variant(ctx.store, variant)["timestamp"].tolist()
     again = run_stage("predict_batch", ctx, batch)
     assert again.details["refreshed_stages"] == []
+
+
+def test_batch_over_a_longer_data_dir_takes_the_new_bars(run_dir: Path, tmp_path: Path) -> None:
+    longer = inference_run.write_candles(tmp_path / "longer", inference_run.BASE_BARS + 90)
+    entry = _batch_cli(run_dir, longer)
+    assert entry["new_bars"] == dict.fromkeys(inference_run.market(), 90)
+    assert entry["refreshed_stages"] == ["features", "targets"]
+    store = PredictionStore(run_dir / "predictions")
+    last_base = inference_run.market()["BTCUSDT"]["timestamp"].iloc[inference_run.BASE_BARS - 1]
+    later = 0
+    for variant_id in inference_run.MODELS:
+        variant = Variant.from_id(variant_id)
+        events = load_variant(RunStore(run_dir), variant)
+        stored = store.read(variant.main_id)
+        assert stored["timestamp"].tolist() == events["timestamp"].tolist()
+        later += int((stored["timestamp"] > last_base).sum())
+    assert later > 0  # the new history is predicted, not silently ignored
+
+
+def test_batch_over_a_data_dir_that_contradicts_the_stored_bars_exits_2(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    frames = inference_run.market()
+    frames["ETHUSDT"].loc[500, "close"] *= 1.001
+    folder = inference_run.write_candles(
+        tmp_path / "other", inference_run.BASE_BARS + 20, 0, frames
+    )
+    before = {p.name: p.read_bytes() for p in (run_dir / "candles").glob("*.parquet")}
+    result = runner.invoke(app, ["predict", "batch", *inference_run.cli_args(run_dir, folder)])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "ETHUSDT-1h.parquet row 501" in flat and "close differs" in flat
+    after = {p.name: p.read_bytes() for p in (run_dir / "candles").glob("*.parquet")}
+    assert after == before  # every symbol checked before any is appended
+    assert not list((run_dir / "predictions").glob("*.parquet"))

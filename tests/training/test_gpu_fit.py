@@ -13,7 +13,7 @@ import pytest
 
 from swingml.orchestration import devices
 from swingml.training.metrics import macro_ap
-from swingml.training.model import binned_dataset, fit, lgb_params
+from swingml.training.model import TrainSettings, binned_dataset, fit, lgb_params
 
 AP_TOLERANCE = 0.02
 
@@ -34,9 +34,7 @@ def _fit() -> tuple[str, np.ndarray, int]:
         np.arange(2400),
         np.arange(2400, 3000),
         {"num_leaves": 15, "learning_rate": 0.1},
-        num_rounds=40,
-        early_stopping=10,
-        seed=1,
+        TrainSettings(num_rounds=40, early_stopping=10, seed=1),
     )
     return result.booster.model_to_string(), result.valid_proba, result.best_iteration
 

@@ -34,7 +34,9 @@ class SyntheticConfig(Section):
 
 
 class FetchConfig(Section):
-    """Binance public-data download settings for ``swingml data fetch``."""
+    """Binance download settings: monthly public-data zips (``swingml data fetch``) and the REST
+    klines endpoint for closed recent bars (``rest_url``, ``page_limit``; ``data fetch --recent``,
+    ``inference.source: rest``)."""
 
     base_url: str = "https://data.binance.vision"
     start_month: str = Field(default="2024-01", pattern=r"^\d{4}-\d{2}$")
@@ -42,6 +44,8 @@ class FetchConfig(Section):
     retries: int = Field(default=4, ge=0)
     backoff_s: float = Field(default=0.5, ge=0.0)
     timeout_s: float = Field(default=30.0, gt=0.0)
+    rest_url: str = "https://api.binance.com"
+    page_limit: int = Field(default=1000, ge=2, le=1000)
 
 
 class DataConfig(Section):

@@ -17,7 +17,13 @@ from swingml.config.learning import (
     TuningConfig,
 )
 from swingml.config.run import RunConfig
-from swingml.config.services import DeployConfig, ExecutorConfig, InferenceConfig, RegistryConfig
+from swingml.config.services import (
+    DeployConfig,
+    ExecutorConfig,
+    InferenceConfig,
+    MonitoringConfig,
+    RegistryConfig,
+)
 from swingml.config.targets import GridConfig, TargetsConfig
 
 
@@ -38,6 +44,7 @@ class Config(Section):
     registry: RegistryConfig = RegistryConfig()
     inference: InferenceConfig = InferenceConfig()
     deploy: DeployConfig = DeployConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     def slice_hash(self, *sections: str) -> str:
         """A stable hash of the named sections, for cache keys that change only when they do."""

@@ -59,11 +59,49 @@ class InferenceConfig(Section):
     ``data.dir``'s); null means ``data.dir`` itself, re-read. ``live_history_bars``: the least
     history live feature computation reads before the first new bar. ``cadence_bars``: live
     predicts once this many new bars have arrived (at most the shortest champion horizon).
+    ``source``: ``files`` (the folders above) or ``rest`` (closed bars from the exchange's klines
+    API, ``data.fetch.rest_url``). ``--follow`` wakes ``follow_delay_s`` after each bar close, or
+    every ``poll_s`` seconds when set, for ``max_cycles`` cycles (null: until SIGTERM). A symbol
+    more than ``stall_limit_bars`` behind the others is stalled (alert). A champion registered
+    more than ``champion_max_age_days`` ago, or whose training data ends more than
+    ``champion_data_max_age_days`` before the last bar, is stale (alert).
     """
 
     live_history_bars: int = Field(default=2000, ge=100)
     cadence_bars: int = Field(default=1, ge=1)
     new_candles_dir: str | None = None
+    source: Literal["files", "rest"] = "files"
+    follow_delay_s: float = Field(default=10.0, ge=0.0)
+    poll_s: float | None = Field(default=None, ge=0.0)
+    max_cycles: int | None = Field(default=None, ge=1)
+    stall_limit_bars: int = Field(default=3, ge=0)
+    champion_max_age_days: float = Field(default=30.0, gt=0.0)
+    champion_data_max_age_days: float = Field(default=45.0, gt=0.0)
+
+
+class MonitoringConfig(Section):
+    """Drift and performance monitoring of the champions (``swingml monitor``, after each cycle).
+
+    PSI over ``bins`` reference quantile bins and the KS statistic per feature, over the last
+    ``window`` live event rows (at least ``min_rows``) against the champion's training rows;
+    ``*_warn`` / ``*_alert`` thresholds; ``ap_window`` resolved live rows score realised macro AP;
+    ``prometheus_textfile``: where the metrics are written (null = ``monitoring/metrics.prom``);
+    ``pushgateway_url``: also push them to this Prometheus push gateway (job ``push_job``).
+    """
+
+    enabled: bool = True
+    bins: int = Field(default=10, ge=2, le=100)
+    window: int = Field(default=500, ge=10)
+    min_rows: int = Field(default=50, ge=5)
+    psi_warn: float = Field(default=0.1, gt=0.0)
+    psi_alert: float = Field(default=0.25, gt=0.0)
+    ks_warn: float = Field(default=0.1, gt=0.0, le=1.0)
+    ks_alert: float = Field(default=0.2, gt=0.0, le=1.0)
+    ap_window: int = Field(default=200, ge=10)
+    reference_rows: int = Field(default=5000, ge=100)
+    prometheus_textfile: str | None = None
+    pushgateway_url: str | None = None
+    push_job: str = "swingml"
 
 
 class DeployConfig(Section):

@@ -86,9 +86,10 @@ def timestamps_from_ms(values: Int64Array) -> pd.Series:
 
 def timestamps_ms(frame: pd.DataFrame) -> Int64Array:
     """Epoch milliseconds of a candle frame's ``timestamp`` column."""
-    ts = frame[TIMESTAMP]
-    values = ts.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ms]").to_numpy()
-    out: Int64Array = values.view(np.int64)
+    stamps = pd.DatetimeIndex(frame[TIMESTAMP])
+    if stamps.tz is None:  # the contract is tz-aware UTC; a naive column is an error, as before
+        stamps.tz_convert("UTC")
+    out: Int64Array = stamps.as_unit("ms").asi8  # UTC epoch; a view when already in ms
     return out
 
 

@@ -36,9 +36,26 @@ class Retry:
     timeout_s: float
     sleep: Callable[[float], None] = time.sleep
 
-    def pause(self, attempt: int) -> None:
-        """Sleep before retry number ``attempt`` (0-based)."""
-        self.sleep(self.backoff_s * (2**attempt))
+    max_wait_s: float = 300.0
+
+    def pause(self, attempt: int, retry_after_s: float | None = None) -> None:
+        """Sleep before retry number ``attempt`` (0-based): the server's ``Retry-After`` when it
+        sent one (capped at ``max_wait_s``), else ``backoff_s * 2**attempt``."""
+        if retry_after_s is not None:
+            self.sleep(min(max(retry_after_s, 0.0), self.max_wait_s))
+        else:
+            self.sleep(self.backoff_s * (2**attempt))
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds of an HTTP 429/503 answer's ``Retry-After`` header (None if absent)."""
+    if not isinstance(exc, urllib.error.HTTPError) or exc.headers is None:
+        return None
+    value = exc.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _transient(exc: BaseException) -> bool:
@@ -50,11 +67,11 @@ def _transient(exc: BaseException) -> bool:
 
 
 def get_bytes(url: str, policy: Retry) -> bytes:
-    """GET a small resource whole, retrying transient failures."""
+    """GET a small resource whole, retrying transient failures (429 waits its ``Retry-After``)."""
     last: BaseException | None = None
     for attempt in range(policy.retries + 1):
         if attempt:
-            policy.pause(attempt - 1)
+            policy.pause(attempt - 1, retry_after(last) if last is not None else None)
         try:
             request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
             with urllib.request.urlopen(request, timeout=policy.timeout_s) as response:

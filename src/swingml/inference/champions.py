@@ -141,3 +141,49 @@ def load_champions(
             check_champion(summary.name, version, tags, booster, metadata, main_id, interval)
         )
     return sorted(champions, key=lambda c: c.name), skipped
+
+
+class ChampionCache:
+    """The champions of a long-running ``predict live --follow``, loaded once and kept.
+
+    ``refresh`` lists the champion aliases (one registry call) and loads a booster only for a
+    model whose alias moved (or that is new): a champion promoted between two cycles is served
+    from the next one, and a steady cycle costs no model loading at all.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, Champion] = {}
+        self._other: dict[str, str] = {}  # champions of symbols not served, by version
+        self.created_ms: dict[str, int] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+        self.loads = 0
+
+    def refresh(
+        self,
+        registry: MlflowRegistry,
+        symbols: Sequence[str],
+        metadata: Mapping[str, Mapping[str, Any]],
+    ) -> tuple[list[Champion], list[str]]:
+        """The current champions of ``symbols`` by name, and the names skipped (other symbols)."""
+        aliases = registry.champion_versions()
+        for name in [n for n in self._held if n not in aliases]:
+            del self._held[name]
+        for name, version in sorted(aliases.items()):
+            held = self._held.get(name)
+            if (held is not None and held.version == version) or self._other.get(name) == version:
+                continue
+            loaded = registry.load_champion(name)
+            if loaded is None:
+                self._held.pop(name, None)
+                continue
+            got, tags, booster = loaded
+            self.loads += 1
+            if champion_variant(name, got, tags).symbol not in symbols:
+                self._other[name] = got
+                self._held.pop(name, None)
+                continue
+            self._held[name] = check_champion(name, got, tags, booster, metadata)
+            self.created_ms[name] = registry.version_created_ms(name, got)
+            self.tags[name] = dict(tags)
+        skipped = sorted(n for n in aliases if n in self._other and n not in self._held)
+        return sorted(self._held.values(), key=lambda c: c.name), skipped

@@ -591,3 +591,26 @@ class MlflowRegistry:
         self._move(name, alias, target, "rollback", why, kept or None)
         self.client.set_model_version_tag(name, target, f"{alias}_rolled_back_from", held)
         return AliasMove(name, alias, target, held)
+
+    def champion_versions(self) -> dict[str, str]:
+        """``{model: champion version}`` in one listing.
+
+        Cheap enough for every live cycle: a server holding boosters reloads one only when its
+        alias has moved.
+        """
+        out: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            page = self.client.search_registered_models(max_results=1000, page_token=token)
+            for rm in page:
+                champion = dict(rm.aliases).get(CHAMPION)
+                if champion is not None:
+                    out[rm.name] = str(champion)
+            token = page.token
+            if not token:
+                break
+        return out
+
+    def version_created_ms(self, name: str, version: str) -> int:
+        """When a model version was registered (epoch ms)."""
+        return int(self.client.get_model_version(name, version).creation_timestamp or 0)

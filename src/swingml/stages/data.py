@@ -23,8 +23,10 @@ from rich.table import Table
 from swingml.config.data import DataConfig
 from swingml.data.fetch import STATUSES, FetchResult, fetch_all, iter_status, plan
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
-from swingml.data.gaps import GapReport, gap_report
+from swingml.data.gaps import GapReport, gap_report, iso_ms
+from swingml.data.klines import policy_of, server_time_ms
 from swingml.data.load import data_dir, find_files, read_files
+from swingml.data.recent import plan_update, write_update
 from swingml.data.synthetic import generate
 from swingml.data.validate import validate_candles
 from swingml.errors import BadInputError, StageFailedError
@@ -282,3 +284,33 @@ def fetch(ctx: StageContext) -> StageOutcome:
                 "check the symbol, the interval and the months",
             )
     return StageOutcome(tasks=len(results), failed_tasks=0, details=details)
+
+
+def fetch_recent(ctx: StageContext) -> StageOutcome:
+    """``swingml data fetch --recent``: closed bars since each file's last bar (REST klines)."""
+    config = ctx.config.data
+    policy = policy_of(config)
+    now = server_time_ms(config.fetch.rest_url, policy)  # one closed-bar cut for every symbol
+    updates = [plan_update(config, s, policy, now) for s in config.symbols]  # all checked ...
+    for update in updates:  # ... before any file is written
+        write_update(update)
+    symbols: dict[str, Any] = {}
+    for u in updates:
+        symbols[u.symbol] = {
+            "file": u.path.name,
+            "new_bars": u.merged.new_rows,
+            "last_bar": iso_ms(u.merged.last_ms) if len(u.merged.frame) else None,
+            "pages": u.fetched.pages,
+            "missing_bars": u.merged.gaps.missing_bars,
+        }
+        ctx.console.print(
+            f"{u.symbol}: {u.merged.new_rows} new closed bar(s) -> {u.path.name}", highlight=False
+        )
+    details: dict[str, Any] = {
+        "dir": str(config.dir),
+        "recent": True,
+        "source": config.fetch.rest_url,
+        "new_bars": sum(u.merged.new_rows for u in updates),
+        "symbols": symbols,
+    }
+    return StageOutcome(tasks=len(updates), failed_tasks=0, details=details)

@@ -1,4 +1,6 @@
-"""New candles for live inference: validated, checked against the stored bars, then appended.
+"""New candles after stored ones: validated, checked against the stored bars, then appended.
+
+Used by ``predict live``, ``predict batch`` (a grown ``data.dir``) and ``data fetch --recent``.
 
 The incoming rows first pass every SPEC §2 rule (``validate_candles``, which names the file and the
 row). Rows at or before the last stored bar must *be* stored bars, equal in every stored column to
@@ -53,6 +55,14 @@ def merge_new_bars(stored: pd.DataFrame, loaded: LoadedCandles, interval_s: int)
     """
     validate_candles(loaded, interval_s)
     frame = loaded.frame
+    if len(stored) == 0:
+        return Merged(
+            loaded.symbol,
+            frame.copy(),
+            len(frame),
+            0,
+            gap_report(timestamps_ms(frame), interval_s * 1000),
+        )
     columns = [c for c in stored.columns if c != TIMESTAMP]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
