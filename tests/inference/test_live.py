@@ -187,7 +187,9 @@ def test_live_only_goes_as_far_as_every_symbol_has_reached(
 
 
 def test_live_on_the_synthetic_market_needs_a_new_candles_dir(run_dir: Path) -> None:
-    args = ["--profile", inference_run.PROFILE, "--run-dir", str(run_dir)]
+    # the run's recorded config holds the candle dirs of earlier runs: unset them
+    unset = ["--set", "inference.new_candles_dir=null", "--set", "data.dir=null"]
+    args = ["--profile", inference_run.PROFILE, "--run-dir", str(run_dir), *unset]
     result = runner.invoke(app, ["predict", "live", *args])
     assert result.exit_code == 2
     assert "inference.new_candles_dir" in result.output

@@ -163,12 +163,22 @@ class ChampionCache:
         registry: MlflowRegistry,
         symbols: Sequence[str],
         metadata: Mapping[str, Mapping[str, Any]],
+        interval: str | None = None,
+        prefix: str = "",
     ) -> tuple[list[Champion], list[str]]:
-        """The current champions of ``symbols`` by name, and the names skipped (other symbols)."""
-        aliases = registry.champion_versions()
+        """The current champions of ``symbols`` by name, and the names skipped (other symbols).
+
+        With ``interval``, only models named ``<prefix><main_id>-<interval>`` count, as in
+        :func:`load_champions`; ``created_ms`` and ``tags`` are keyed by the champion's name.
+        """
+        aliases = {}
+        for name, version in registry.champion_versions().items():
+            main_id = name if interval is None else main_id_of(name, interval, prefix)
+            if main_id is not None and MAIN_ID.fullmatch(main_id):
+                aliases[name] = (main_id, version)
         for name in [n for n in self._held if n not in aliases]:
             del self._held[name]
-        for name, version in sorted(aliases.items()):
+        for name, (main_id, version) in sorted(aliases.items()):
             held = self._held.get(name)
             if (held is not None and held.version == version) or self._other.get(name) == version:
                 continue
@@ -178,12 +188,13 @@ class ChampionCache:
                 continue
             got, tags, booster = loaded
             self.loads += 1
-            if champion_variant(name, got, tags).symbol not in symbols:
+            if champion_variant(name, got, tags, main_id).symbol not in symbols:
                 self._other[name] = got
                 self._held.pop(name, None)
                 continue
-            self._held[name] = check_champion(name, got, tags, booster, metadata)
-            self.created_ms[name] = registry.version_created_ms(name, got)
-            self.tags[name] = dict(tags)
+            champion = check_champion(name, got, tags, booster, metadata, main_id, interval)
+            self._held[name] = champion
+            self.created_ms[champion.name] = registry.version_created_ms(name, got)
+            self.tags[champion.name] = dict(tags)
         skipped = sorted(n for n in aliases if n in self._other and n not in self._held)
         return sorted(self._held.values(), key=lambda c: c.name), skipped

@@ -17,7 +17,11 @@ def run(ctx: StageContext) -> StageOutcome:
     cache = ChampionCache()
     registry = open_registry(ctx.config, ctx.store)
     champions, _ = cache.refresh(
-        registry, ctx.config.data.symbols, read_metadata(ctx.store.features_dir())
+        registry,
+        ctx.config.data.symbols,
+        read_metadata(ctx.store.features_dir()),
+        ctx.config.data.interval,
+        ctx.config.registry.model_prefix,
     )
     figures = {
         c.name: figures_of(ctx.store, ctx.config, c, holdout_ap(cache, c.name)) for c in champions

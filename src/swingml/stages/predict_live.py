@@ -263,7 +263,13 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
         if session.registry is None:
             session.registry = open_registry(config, store)
         registry = session.registry
-        champions, skipped = session.cache.refresh(registry, symbols, session.metadata)
+        champions, skipped = session.cache.refresh(
+            registry,
+            symbols,
+            session.metadata,
+            config.data.interval,
+            config.registry.model_prefix,
+        )
         if not champions:
             raise BadInputError(
                 registry.registry_uri,
