@@ -511,6 +511,7 @@ def report(
         from swingml.report import command
 
         resolved = load_config(profile, config or (), set_ or (), run_dir)
+        check_profile(resolved)
         command.run(Path(resolved.run.dir), output, format_, open_, Console())
 
     _guarded(debug, body)
