@@ -28,7 +28,7 @@ from _bench import machine
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "tuning.md"
 SETS = ("tuning.budget_unit=minutes", "tuning.budget=1.0")
-UPSTREAM = ("candles", "features", "targets", "prep", "selection", "manifest.json")
+UPSTREAM = ("candles", "features", "targets", "prep", "selection", "manifest.json", "summary.json")
 
 
 def _command(run_dir: Path, *stage: str) -> list[str]:

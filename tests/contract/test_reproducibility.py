@@ -108,7 +108,8 @@ def test_a_resumed_minutes_budget_grants_every_stage_what_the_first_attempt_did(
     minutes = ("tuning.budget_unit=minutes", "tuning.budget=0.75")
     run_dir = tmp_path / "minutes"
     run_dir.mkdir()
-    for name in ("candles", "features", "targets", "prep", "selection", "manifest.json"):
+    upstream = ("candles", "features", "targets", "prep", "selection", "manifest.json")
+    for name in (*upstream, "summary.json"):
         source = reference / name
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, run_dir / name)

@@ -109,7 +109,9 @@ def test_a_horizon_past_the_data_is_unknown_and_null_in_the_store(
     # 5 bars the label is null, with 6 it is known.
     high = [5, 6, 10, 8, 7, 7]
     close = [4.5, 5.5, 9.5, 7.5, 6.5, 6.5]
-    grid = GridConfig(windows=(1,), kinds=("high_reversion",), s=(-1e9,), k=(1.0,))
+    grid = GridConfig.model_construct(  # s < 0: every pivot significant (config refuses it)
+        windows=(1,), kinds=("high_reversion",), s=(-1e9,), k=(1.0,)
+    )
     short = candles(high=high[:5], close=close[:5])
     table = build_symbol_targets("BTCUSDT", short, TargetsConfig(vol_window=2), grid).frame
     assert str(table["label"].dtype) == "Int8"

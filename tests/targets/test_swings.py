@@ -118,7 +118,9 @@ def test_positions_count_bars_that_exist_across_a_gap(
         close=[1, 2, 3, 4, 3, 2.5, 2],
         hours=[0, 1, 2, 6, 7, 9, 10],
     )
-    grid = GridConfig(windows=(2,), kinds=("high_reversion",), s=(-1e9,), k=(1.0,))
+    grid = GridConfig.model_construct(  # s < 0: every pivot significant (config refuses it)
+        windows=(2,), kinds=("high_reversion",), s=(-1e9,), k=(1.0,)
+    )
     table = build_symbol_targets("BTCUSDT", frame, TargetsConfig(vol_window=2), grid).frame
     assert table["timestamp"].tolist() == [pd.Timestamp("2024-01-01 09:00", tz="UTC")]
 
