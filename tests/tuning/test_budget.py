@@ -70,8 +70,9 @@ def test_trials_are_dealt_evenly_within_caps_and_every_study_gets_one() -> None:
     assert split_trials(7, []) == []
 
 
-def test_a_replayed_count_wins_over_the_deal_and_minutes_leave_counts_to_the_clock() -> None:
+def test_trials_deal_themselves_and_minutes_replay_or_leave_counts_to_the_clock() -> None:
     ids, caps = ["a", "b", "c"], [10, 10, 10]
     assert deal(Grant("trials", 7, {}), ids, caps) == {"a": 3, "b": 2, "c": 2}
-    assert deal(Grant("trials", 7, {"b": 5}), ids, caps) == {"a": 3, "b": 5, "c": 2}
+    # a recorded count never overrides the deal: it is what the deal gave (or what a task used)
+    assert deal(Grant("trials", 7, {"b": 5}), ids, caps) == {"a": 3, "b": 2, "c": 2}
     assert deal(Grant("minutes", 60.0, {"b": 5}), ids, caps) == {"a": None, "b": 5, "c": None}

@@ -256,9 +256,12 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
         account = budget.grant(total, config.tuning.shares, spent_before)
         limit = spec(number).limit_s(account.budget_s, account.share_s)
         key = _stage_key(inputs, config, number, spent_before)
-        grant = Grant(unit, limit, records.replay(store, number, key))
-        start = time.perf_counter()
         stage = spec(number)
+        # only a study's count replays exactly (its finished trials); a screen's count of
+        # variants reached is not recorded, so stage 1 never replays, and trials deal themselves
+        replays = unit == "minutes" and stage.models != "variants"
+        grant = Grant(unit, limit, records.replay(store, number, key) if replays else {})
+        start = time.perf_counter()
         runner = _screen if stage.models == "variants" else _studies
         report = runner(ctx, inputs, stage, grant)
         wall = time.perf_counter() - start

@@ -138,15 +138,13 @@ def spent(
 def deal(grant: Grant, ids: Sequence[str], caps: Sequence[int]) -> dict[str, int | None]:
     """Per task, the count it runs (None: until its deadline).
 
-    A replayed count wins; with a trials budget, the stage's trials are dealt to the tasks in
-    turn, none beyond its cap (:func:`split_trials`); in minutes, the clock decides.
+    With a trials budget, the stage's trials are dealt to the tasks in turn, none beyond its cap
+    (:func:`split_trials`): the deal is a function of the budget alone, so it replays by itself.
+    In minutes, a replayed count wins, else the clock decides.
     """
-    counts: dict[str, int | None] = {m: grant.replay.get(m) for m in ids}
     if grant.trials:
-        dealt = split_trials(int(grant.limit), caps)
-        for main_id, count in zip(ids, dealt, strict=False):
-            counts[main_id] = counts[main_id] if counts[main_id] is not None else count
-    return counts
+        return dict(zip(ids, split_trials(int(grant.limit), caps), strict=False))
+    return {m: grant.replay.get(m) for m in ids}
 
 
 SLACK = 0.85
