@@ -35,18 +35,23 @@ def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def tree_rss_mb(proc: psutil.Process) -> float:
+    """The resident memory (MB) of ``proc`` and all its descendants now."""
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        for p in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+    return total / 2**20
+
+
 def run_tree(cmd: list[str], cwd: Path | None = None, poll_s: float = 0.2) -> tuple[float, float]:
     """Run ``cmd``; its wall seconds and the peak RSS (MB) summed over its process tree."""
     start = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
     peak = 0.0
     while proc.poll() is None:
-        total = 0.0
-        with contextlib.suppress(psutil.Error):
-            for p in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-        peak = max(peak, total / 2**20)
+        peak = max(peak, tree_rss_mb(proc))
         time.sleep(poll_s)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

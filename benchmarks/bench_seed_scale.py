@@ -26,7 +26,6 @@ Run it alone: ``flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_
 from __future__ import annotations
 
 import argparse
-import contextlib
 import heapq
 import json
 import os
@@ -42,7 +41,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from _bench import load_average, machine
+from _bench import load_average, machine, tree_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks" / "seed_scale.md"
@@ -95,12 +94,7 @@ def run_stage(run: Path, stage: str, sets: list[str]) -> dict[str, float]:
     proc = psutil.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     peak = 0.0
     while proc.poll() is None:
-        total = 0.0
-        with contextlib.suppress(psutil.Error):
-            for p in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-        peak = max(peak, total / 2**20)
+        peak = max(peak, tree_rss_mb(proc))
         time.sleep(0.2)
     log.close()
     wall = time.perf_counter() - start
