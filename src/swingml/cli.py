@@ -23,7 +23,7 @@ import swingml
 from swingml import pipeline
 from swingml.config import Config, load_config
 from swingml.deploy.profile_check import check_profile
-from swingml.errors import BadInputError, NotBuiltError, SwingmlError
+from swingml.errors import BadInputError, SwingmlError
 from swingml.gcs_store import is_gcs, open_store
 from swingml.pipeline import StageContext
 from swingml.store import RunStore
@@ -169,9 +169,6 @@ def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
             traceback.print_exc()
         err_console.print(f"[red]error[/red] (bad input): {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
-    except NotBuiltError as exc:
-        err_console.print(f"[yellow]not built[/yellow]: {exc}", highlight=False)
-        raise typer.Exit(1) from None
     except (typer.Exit, click.exceptions.Exit, click.ClickException):
         raise
     except KeyboardInterrupt:
@@ -191,13 +188,13 @@ def _through(stage: str, opts: Shared, target: str | None = None, **kwargs: Any)
     """A stage command: the unfinished stages it depends on, then ``target`` (``module:function``,
     default the stage's own), recorded in ``summary.json``."""
     ctx = opts.context()
-    fn = pipeline.resolve(target or pipeline.STAGES[stage])
+    fn = pipeline.stage_fn(target or pipeline.STAGES[stage])
     pipeline.run_through(stage, ctx, lambda c: fn(c, **kwargs))
 
 
 def _read_only(target: str, opts: Shared, **kwargs: Any) -> None:
     """A command that only reads the run: nothing is written into the run directory."""
-    pipeline.resolve(target)(opts.context(writes=False), **kwargs)
+    pipeline.stage_fn(target)(opts.context(writes=False), **kwargs)
 
 
 @command(app)
@@ -308,7 +305,7 @@ def predict_live(
 ) -> None:
     """Append new closed bars, detect new events, append champion predictions once."""
     if follow:
-        pipeline.resolve("swingml.stages.predict_live:follow")(opts.context())
+        pipeline.stage_fn("swingml.stages.predict_live:follow")(opts.context())
     else:
         _through("predict_live", opts, "swingml.stages.predict_live:live")
 
@@ -317,7 +314,7 @@ def predict_live(
 def monitor(opts: Shared) -> None:
     """Drift, realised performance and service figures of the champions; exit 1 on alert."""
     ctx = opts.context()
-    outcome = pipeline.run_stage("monitor", ctx, pipeline.resolve("swingml.stages.monitor:run"))
+    outcome = pipeline.run_stage("monitor", ctx, pipeline.stage_fn("swingml.stages.monitor:run"))
     if outcome.details.get("health") == "alert":
         err_console.print("monitor: status alert (see monitoring/latest.json)")
         raise typer.Exit(1)
