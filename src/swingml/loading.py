@@ -1,9 +1,10 @@
 """Reading a run's stored datasets back as the inputs of later stages: one module, every stage.
 
 ``development`` (candles → hold-out cutoff and bars), ``read_kept`` (prep's features),
-``load_inputs`` (the selected features through the leak guard, the cutoff, a fingerprint) and
-``load_events`` (one variant's rows, development and hold-out masks) are what prep, select, tune,
-train and predict read; each says which command to run when its dataset is missing.
+``load_inputs`` (the selected features through the leak guard, the cutoff, a fingerprint),
+``load_variant`` (one variant's events and labels) and ``load_events`` (its rows, development and
+hold-out masks) are what prep, select, tune, train, predict and monitor read; each says which
+command to run when its dataset is missing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from swingml.features.matrix import load_matrix, read_metadata
 from swingml.modeling.rows import VariantRows
 from swingml.splits import development_mask, holdout_cutoff, span_of
 from swingml.store import RunStore, combine_fingerprints, file_fingerprint, read_json
-from swingml.targets.grid import Variant, load_variant
+from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
 
 
@@ -113,6 +114,34 @@ def read_best_params(store: RunStore) -> dict[str, dict[str, Any]]:
         store, "best_params", "no tuned parameters", "swingml tune"
     )
     return data
+
+
+# ---- targets: one variant's events -------------------------------------------------------------
+
+
+def load_variant(store: RunStore, variant: Variant) -> pd.DataFrame:
+    """``timestamp, label`` of one variant's events in time order (label nullable Int8).
+
+    Reads only the matching row groups of ``targets/<SYMBOL>.parquet``.
+    """
+    path = store.targets_path(variant.symbol)
+    if not path.is_file():
+        raise BadInputError(
+            str(path), f"no targets for {variant.symbol}", "run `swingml targets` first"
+        )
+    frame = pd.read_parquet(
+        path,
+        columns=["timestamp", "label"],
+        filters=[
+            ("kind", "==", variant.kind),
+            ("w", "==", variant.w),
+            ("s", "==", variant.s),
+            ("k", "==", variant.k),
+        ],
+    )
+    frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    frame["label"] = frame["label"].astype("Int8")
+    return frame
 
 
 # ---- the inputs of tuning and training (parent side) ---------------------------------------------

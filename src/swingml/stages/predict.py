@@ -23,6 +23,7 @@ from swingml.features.matrix import METADATA, load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
 from swingml.inference.store import AppendReport
+from swingml.loading import load_variant
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.serving import (
     by_symbol,
@@ -35,7 +36,6 @@ from swingml.serving import (
     warn_differing,
 )
 from swingml.store import RunStore, file_fingerprint, read_json, write_parquet_atomic
-from swingml.targets.grid import load_variant
 
 
 def _champions(ctx: StageContext) -> tuple[list[Champion], list[str]]:

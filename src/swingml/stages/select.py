@@ -26,7 +26,7 @@ import pandas as pd
 from swingml.config import Config, SelectionConfig
 from swingml.errors import BadInputError, StageFailedError
 from swingml.features.matrix import load_matrix, read_metadata
-from swingml.loading import Development, development, features_fingerprint, read_kept
+from swingml.loading import Development, development, features_fingerprint, load_variant, read_kept
 from swingml.orchestration import check_failures, task_key, worker_threads
 from swingml.orchestration.executor import Task, make_executor
 from swingml.pipeline import StageContext, StageOutcome
@@ -48,7 +48,7 @@ from swingml.store import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from swingml.targets.grid import Variant, load_variant, variants
+from swingml.targets.grid import Variant, variants
 from swingml.targets.guard import guard_inputs
 
 SELECT_VERSION = "select-2"
