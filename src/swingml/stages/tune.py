@@ -31,7 +31,7 @@ from swingml.targets.grid import Variant, main_variants, variants
 from swingml.tuning import budget, policy, records, tasks
 from swingml.tuning.budget import Grant, StageReport
 from swingml.tuning.driver import StudyPlan, StudyResult
-from swingml.tuning.stages import STAGES, StageSpec, best_per_main, spec
+from swingml.tuning.stages import STAGES, StageSpec, best_per_main, shares, spec
 
 TASK_VERSION = "tune-5"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
@@ -237,7 +237,7 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
     """Run the given tuning stages in order, each within its share plus carried-over budget.
 
     Stage 1 may borrow up to its own share again to screen every variant; the overrun is a debt
-    the later stages pay, so the four stages together keep to ``tuning.budget``. Work reused from
+    the later stages pay, so the stages together keep to ``tuning.budget``. Work reused from
     an earlier attempt is charged what it cost then, and the counts each task ran are recorded
     and replayed, so a resumed run grants every stage what the uninterrupted run would have.
     """
@@ -253,7 +253,7 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
             float(ledger["stages"].get(str(n), {}).get("spent_s", 0.0)) for n in range(1, number)
         ]
         total = budget.total(config.tuning.budget, unit)
-        account = budget.grant(total, config.tuning.shares, spent_before)
+        account = budget.grant(total, shares(config.tuning), spent_before)
         limit = spec(number).limit_s(account.budget_s, account.share_s)
         key = _stage_key(inputs, config, number, spent_before)
         stage = spec(number)
