@@ -63,6 +63,8 @@ def test_tuning_and_training_files(run_dir: Path) -> None:
     board = pd.read_parquet(run_dir / "tuning" / "stage1" / "leaderboard.parquet")
     assert len(board) == 96 and board["variant_id"].is_unique
     assert len(pd.read_parquet(run_dir / "tuning" / "stage1" / "best.parquet")) == MAIN_VARIANTS
+    recorded = json.loads((run_dir / "tuning" / "trials.json").read_text())
+    assert set(recorded) == {"stage2", "stage3", "stage4"}  # stage 1 is never replayed
     folds = sorted((run_dir / "tuning" / "folds").glob("*.json"))
     assert len(folds) == MAIN_VARIANTS
     report = json.loads(folds[0].read_text())
