@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,16 +56,24 @@ class Development:
     fingerprints: Mapping[str, str]
 
 
+def candles_file(store: RunStore, symbol: str) -> Path:
+    """The path of a symbol's candles; a missing file is bad input naming the command to run."""
+    path = store.candles_path(symbol)
+    if not path.is_file():
+        raise BadInputError(
+            str(path),
+            f"no candles for {symbol}",
+            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
+        )
+    return path
+
+
 def development(config: Config, store: RunStore) -> Development:
     """Cutoff = start of the last ``split.holdout_fraction`` of the span of all symbols' candles."""
     bars: dict[str, pd.DatetimeIndex] = {}
     prints: dict[str, str] = {}
     for symbol in config.data.symbols:
-        path = store.candles_path(symbol)
-        if not path.is_file():
-            raise BadInputError(
-                str(path), f"no candles for {symbol}", "run `swingml data prepare` first"
-            )
+        path = candles_file(store, symbol)
         column = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
         bars[symbol] = pd.DatetimeIndex(column)
         prints[f"candles/{symbol}"] = file_fingerprint(path)

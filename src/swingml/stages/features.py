@@ -21,6 +21,7 @@ from swingml.errors import BadInputError
 from swingml.features import generate
 from swingml.features.matrix import METADATA
 from swingml.features.plan import FEATURE_CODE_VERSION, make_plan, plan_spec
+from swingml.loading import candles_file
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
@@ -31,13 +32,7 @@ REQUIRED = ("timestamp", "open", "high", "low", "close", "volume")
 
 def _check_candles(store: RunStore, symbol: str) -> int:
     """Rows of a symbol's candle file; a missing file or column is bad input."""
-    path = store.candles_path(symbol)
-    if not path.is_file():
-        raise BadInputError(
-            str(path),
-            f"no candles for {symbol}",
-            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
-        )
+    path = candles_file(store, symbol)
     try:
         schema = pq.read_schema(path)
         rows = int(pq.read_metadata(path).num_rows)

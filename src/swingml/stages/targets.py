@@ -23,6 +23,7 @@ from pandas.errors import Pandas4Warning
 
 from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError
+from swingml.loading import candles_file
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
@@ -137,13 +138,7 @@ def _reusable(store: RunStore, wanted: Mapping[str, Any], symbols: Sequence[str]
 
 def _checked_candles(store: RunStore, symbol: str) -> str:
     """The candle file's fingerprint, after checking what the event rules rely on."""
-    path = store.candles_path(symbol)
-    if not path.is_file():
-        raise BadInputError(
-            str(path),
-            f"no candles for {symbol}",
-            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
-        )
+    path = candles_file(store, symbol)
     try:
         candles = pd.read_parquet(path, columns=["timestamp", "high", "low", "close"])
     except (KeyError, ValueError, pa.ArrowException) as exc:
