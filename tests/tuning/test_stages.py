@@ -23,6 +23,7 @@ def test_stage_table_matches_the_spec() -> None:
     assert [s.early_stopping for s in STAGES] == [30, 40, 40, 50]
     assert [s.share for s in STAGES] == [0.25, 0.15, 0.35, 0.25]
     assert shares(tuning) == (0.25, 0.15, 0.35, 0.25)
+    assert sum(s.share for s in STAGES) == pytest.approx(1.0)  # a new row makes room
     assert [s.cv for s in STAGES] == ["holdout", "holdout", "rolling", "rolling"]
     assert spec(3).seed_from == 2 and spec(4).seed_from == 3
     assert spec(1).max_trials(tuning) == 1
