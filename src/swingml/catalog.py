@@ -3,6 +3,10 @@
 A stage never spells a path inside the run directory: it asks ``RunStore.dataset(name, **keys)``
 for the dataset it reads or writes, and this table says where that is. ``owner`` maps any file of
 a run back to its dataset, so a test can prove that a run writes nothing undeclared.
+
+A dataset that a stage may reuse declares where its input key is recorded (``key``): the one
+freshness rule, ``RunStore.is_current``, compares that record with the key the stage computes.
+A dataset built from the candles declares where it records their fingerprints (``candles``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,16 @@ Format = Literal["parquet", "json", "text", "journal", "sqlite", "lightgbm"]
 
 
 @dataclass(frozen=True)
+class Record:
+    """Where a fingerprint is recorded: at the field path ``at`` (``{key}`` fields filled in) of
+    dataset ``carrier`` (JSON fields, or a Parquet file's schema metadata), the dataset itself
+    when None."""
+
+    at: tuple[str, ...]
+    carrier: str | None = None
+
+
+@dataclass(frozen=True)
 class Dataset:
     """One dataset: ``pattern`` is its path relative to the run root, with ``{key}`` fields."""
 
@@ -25,6 +39,12 @@ class Dataset:
     format: Format
     writer: str
     """The stage that writes it (``run`` for the run's own bookkeeping)."""
+    key: Record | None = None
+    """Where the input key it was written from is recorded; None: its writer always rewrites it."""
+    beside: tuple[str, ...] = ()
+    """Datasets (with the same ``{key}`` fields) that must exist too for it to be current."""
+    candles: Record | None = None
+    """Where it records the fingerprint of each symbol's candles it was built from."""
 
     def relative(self, **keys: object) -> str:
         """The path relative to the run root with ``keys`` filled in."""
@@ -43,25 +63,73 @@ def _field(part: str) -> str:
     return ".+" if part == "{path}" else "[^/]+"
 
 
+_KEY = Record(("key",))
+"""The input key a JSON dataset carries in its own ``key`` field."""
+
 _DATASETS = (
     Dataset("manifest", "manifest.json", "json", "run"),
     Dataset("summary", "summary.json", "json", "run"),
-    Dataset("candles", "candles/{symbol}.parquet", "parquet", "data"),
-    Dataset("features_metadata", "features/metadata.json", "json", "features"),
-    Dataset("features_block", "features/{group}/{block}.parquet", "parquet", "features"),
-    Dataset("targets", "targets/{symbol}.parquet", "parquet", "targets"),
+    Dataset(
+        "candles",
+        "candles/{symbol}.parquet",
+        "parquet",
+        "data",
+        key=Record(("fingerprints", "data/{symbol}"), carrier="manifest"),
+    ),
+    Dataset(
+        "features_metadata",
+        "features/metadata.json",
+        "json",
+        "features",
+        candles=Record(("symbols", "{symbol}", "candles_fingerprint")),
+    ),
+    Dataset(
+        "features_block",
+        "features/{group}/{block}.parquet",
+        "parquet",
+        "features",
+        key=Record(("swingml.fingerprint",)),
+    ),
+    Dataset(
+        "targets",
+        "targets/{symbol}.parquet",
+        "parquet",
+        "targets",
+        key=Record(("targets", "{symbol}"), carrier="targets_meta"),
+    ),
     Dataset("targets_summary", "targets/summary.parquet", "parquet", "targets"),
-    Dataset("targets_meta", "targets/_meta.json", "json", "targets"),
-    Dataset("prep_kept", "prep/kept_features.json", "json", "prep"),
+    Dataset(
+        "targets_meta",
+        "targets/_meta.json",
+        "json",
+        "targets",
+        key=Record(()),
+        beside=("targets_summary",),
+        candles=Record(("candles", "{symbol}")),
+    ),
+    Dataset("prep_kept", "prep/kept_features.json", "json", "prep", _KEY, ("prep_report",)),
     Dataset("prep_report", "prep/report.json", "json", "prep"),
     Dataset("select_rows", "selection/work/{symbol}/rows.parquet", "parquet", "select"),
     Dataset("select_events", "selection/work/{symbol}/events.parquet", "parquet", "select"),
-    Dataset("select_binned", "selection/work/{symbol}/binned.bin", "lightgbm", "select"),
+    Dataset(
+        "select_binned",
+        "selection/work/{symbol}/binned.bin",
+        "lightgbm",
+        "select",
+        key=Record(("key",), carrier="select_binned_meta"),
+    ),
     Dataset("select_binned_meta", "selection/work/{symbol}/binned.json", "json", "select"),
-    Dataset("select_variant", "selection/variants/{slug}.json", "json", "select"),
+    Dataset("select_variant", "selection/variants/{slug}.json", "json", "select", _KEY),
     Dataset("select_rankings", "selection/rankings.parquet", "parquet", "select"),
     Dataset("select_report", "selection/report.json", "json", "select"),
-    Dataset("final_features", "selection/final_features.json", "json", "select"),
+    Dataset(
+        "final_features",
+        "selection/final_features.json",
+        "json",
+        "select",
+        _KEY,
+        ("select_report",),
+    ),
     Dataset("tune_leaderboard", "tuning/stage1/leaderboard.parquet", "parquet", "tune"),
     Dataset("tune_best", "tuning/stage1/best.parquet", "parquet", "tune"),
     Dataset("tune_results", "tuning/stage{number}/results.parquet", "parquet", "tune"),

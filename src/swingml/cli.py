@@ -6,12 +6,14 @@ row and the rule (no traceback unless ``--debug``); 1 any other failure.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import click
 import typer
@@ -19,12 +21,13 @@ from rich.console import Console
 
 import swingml
 from swingml import pipeline
-from swingml.config import load_config
+from swingml.config import Config, load_config
 from swingml.deploy.profile_check import check_profile
-from swingml.errors import BadInputError, NotBuiltError, SwingmlError
+from swingml.errors import BadInputError, SwingmlError
 from swingml.gcs_store import is_gcs, open_store
-from swingml.pipeline import StageContext, StageOutcome
+from swingml.pipeline import StageContext
 from swingml.store import RunStore
+from swingml.tuning.stages import STAGES as TUNING_STAGES
 
 app = typer.Typer(
     help="Train, tune, register and serve LightGBM models of what follows crypto swing events.",
@@ -60,6 +63,89 @@ SetOpt = Annotated[
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
 
+SHARED_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "profile": (ProfileOpt, None),
+    "config": (ConfigOpt, None),
+    "run_dir": (RunDirOpt, None),
+    "set_": (SetOpt, None),
+    "debug": (DebugOpt, False),
+}
+"""The options every command takes the same way: parameter name -> (annotation, default)."""
+ALL_SHARED = tuple(SHARED_OPTIONS)
+OFFLINE = ("profile", "set_", "debug")
+"""What the commands that touch no run directory take (``deploy``)."""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The values of the shared options, as one command received them."""
+
+    profile: str | None = None
+    config: list[Path] | None = None
+    run_dir: str | None = None
+    set_: list[str] | None = None
+    debug: bool = False
+
+    @property
+    def sets(self) -> list[str]:
+        return list(self.set_ or ())
+
+    def load(self, recorded: bool = True) -> Config:
+        """The resolved config: base → the run's recorded config (``recorded``) → profile →
+        ``--config`` files → ``--set``; the profile's checks pass before anything runs."""
+        start = _recorded_config(self.run_dir) if recorded else None
+        config = load_config(self.profile, self.config or (), self.sets, self.run_dir, start)
+        check_profile(config)
+        return config
+
+    def context(self, writes: bool = True) -> StageContext:
+        """A stage's context. A command that ``writes`` creates the run directory and records
+        its resolved config in ``manifest.json``; a read-only one leaves the directory as is."""
+        config = self.load()
+        store = open_store(config.run.dir, config.run.work_dir)
+        if writes:
+            store.root.mkdir(parents=True, exist_ok=True)
+            store.write_manifest(config.model_dump(mode="json"), {})
+        return StageContext(config=config, store=store, console=Console(stderr=True))
+
+
+def command(
+    group: typer.Typer, name: str | None = None, shared: Sequence[str] = ALL_SHARED
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn(opts: Shared, **own)`` as a command of ``group`` taking its own parameters
+    and then the ``shared`` options, with errors mapped to exit codes (:func:`_guarded`)."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        hints = get_type_hints(fn, include_extras=True)
+        own = [
+            p.replace(annotation=hints[p.name])
+            for p in inspect.signature(fn).parameters.values()
+            if p.name != "opts"
+        ]
+        options = [
+            inspect.Parameter(
+                n,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=SHARED_OPTIONS[n][1],
+                annotation=SHARED_OPTIONS[n][0],
+            )
+            for n in shared
+        ]
+
+        def wrapper(**kwargs: Any) -> None:
+            opts = Shared(**{n: kwargs.pop(n) for n in shared})
+            _guarded(opts.debug, lambda: fn(opts, **kwargs))
+
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + options
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        wrapper.__name__ = wrapper.__qualname__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        group.command(name)(wrapper)
+        return fn
+
+    return register
+
 
 def _recorded_config(run_dir: str | None) -> tuple[str, dict[str, Any]] | None:
     """The config an existing local run was built with (``manifest.json``), if any.
@@ -74,17 +160,6 @@ def _recorded_config(run_dir: str | None) -> tuple[str, dict[str, Any]] | None:
     return (f"{run_dir}/manifest.json (the run's recorded config)", manifest["config"])
 
 
-def _context(
-    profile: str | None, configs: list[Path] | None, run_dir: str | None, sets: list[str] | None
-) -> StageContext:
-    config = load_config(profile, configs or (), sets or (), run_dir, _recorded_config(run_dir))
-    check_profile(config)
-    store = open_store(config.run.dir, config.run.work_dir)
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.write_manifest(config.model_dump(mode="json"), {})
-    return StageContext(config=config, store=store, console=Console(stderr=True))
-
-
 def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
     """Run a command body, mapping errors to SPEC §11 exit codes and one-line messages."""
     try:
@@ -94,9 +169,6 @@ def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
             traceback.print_exc()
         err_console.print(f"[red]error[/red] (bad input): {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
-    except NotBuiltError as exc:
-        err_console.print(f"[yellow]not built[/yellow]: {exc}", highlight=False)
-        raise typer.Exit(1) from None
     except (typer.Exit, click.exceptions.Exit, click.ClickException):
         raise
     except KeyboardInterrupt:
@@ -112,84 +184,42 @@ def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
         raise typer.Exit(1) from None
 
 
-def _stage_command(
-    stage: str,
-    profile: str | None,
-    configs: list[Path] | None,
-    run_dir: str | None,
-    sets: list[str] | None,
-    debug: bool,
-    fn: Callable[[StageContext], StageOutcome] | None = None,
-) -> None:
-    def body() -> None:
-        ctx = _context(profile, configs, run_dir, sets)
-        target = fn if fn is not None else pipeline.resolve(pipeline.STAGES[stage])
-        pipeline.run_through(stage, ctx, target)
-
-    _guarded(debug, body)
+def _through(stage: str, opts: Shared, target: str | None = None, **kwargs: Any) -> None:
+    """A stage command: the unfinished stages it depends on, then ``target`` (``module:function``,
+    default the stage's own), recorded in ``summary.json``."""
+    ctx = opts.context()
+    fn = pipeline.stage_fn(target or pipeline.STAGES[stage])
+    pipeline.run_through(stage, ctx, lambda c: fn(c, **kwargs))
 
 
-def _stage_fn(target: str) -> Callable[[StageContext], StageOutcome]:
-    """Resolve lazily so ``--help`` works even where a stage is not built."""
-
-    def call(ctx: StageContext) -> StageOutcome:
-        return pipeline.resolve(target)(ctx)
-
-    return call
+def _read_only(target: str, opts: Shared, **kwargs: Any) -> None:
+    """A command that only reads the run: nothing is written into the run directory."""
+    pipeline.stage_fn(target)(opts.context(writes=False), **kwargs)
 
 
-@app.command()
-def run(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def run(opts: Shared) -> None:
     """Run the whole workflow, from candles to registered champions (resumable)."""
-
-    def body() -> None:
-        ctx = _context(profile, config, run_dir, set_)
-        pipeline.run_all(ctx)
-        ctx.console.print(f"run directory: {getattr(ctx.store, 'uri', ctx.store.root)}")
-
-    _guarded(debug, body)
+    ctx = opts.context()
+    pipeline.run_all(ctx)
+    ctx.console.print(f"run directory: {getattr(ctx.store, 'uri', ctx.store.root)}")
 
 
-@data_app.command("validate")
-def data_validate(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(data_app, "validate")
+def data_validate(opts: Shared) -> None:
     """Validate the candle files of data.dir (data.symbols x data.interval); report gaps."""
-    _stage_command(
-        "data_validate",
-        profile,
-        config,
-        run_dir,
-        set_,
-        debug,
-        _stage_fn("swingml.stages.data:validate"),
-    )
+    _through("data_validate", opts, "swingml.stages.data:validate")
 
 
-@data_app.command("prepare")
-def data_prepare(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(data_app, "prepare")
+def data_prepare(opts: Shared) -> None:
     """Bring the candles of data.dir into the run, validated (reused while files are unchanged)."""
-    _stage_command("data", profile, config, run_dir, set_, debug)
+    _through("data", opts)
 
 
-@data_app.command("fetch")
+@command(data_app, "fetch")
 def data_fetch(
+    opts: Shared,
     recent: Annotated[
         bool,
         typer.Option(
@@ -198,140 +228,72 @@ def data_fetch(
             "(data.fetch.rest_url), appended to <SYMBOL>-<interval>.json[.gz]|.parquet.",
         ),
     ] = False,
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Download Binance public-data monthly kline zips into data.dir (checksummed, resumable)."""
     target = "swingml.stages.data:fetch_recent" if recent else "swingml.stages.data:fetch"
-    _stage_command("data_fetch", profile, config, run_dir, set_, debug, _stage_fn(target))
+    _through("data_fetch", opts, target)
 
 
-@data_app.command("synth")
-def data_synth(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(data_app, "synth")
+def data_synth(opts: Shared) -> None:
     """Write the synthetic market (three coins, planted signal) into the run's candles/."""
-    _stage_command(
-        "data_synth", profile, config, run_dir, set_, debug, _stage_fn("swingml.stages.data:synth")
-    )
+    _through("data_synth", opts, "swingml.stages.data:synth")
 
 
-@app.command()
-def features(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def features(opts: Shared) -> None:
     """Generate the feature store (five families, cross-coin, multi-timeframe)."""
-    _stage_command("features", profile, config, run_dir, set_, debug)
+    _through("features", opts)
 
 
-@app.command()
-def targets(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def targets(opts: Shared) -> None:
     """Detect swing events and write triple-barrier labels for every variant of the grid."""
-    _stage_command("targets", profile, config, run_dir, set_, debug)
+    _through("targets", opts)
 
 
-@app.command()
-def prep(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def prep(opts: Shared) -> None:
     """Apply the label-free feature filters on the development period."""
-    _stage_command("prep", profile, config, run_dir, set_, debug)
+    _through("prep", opts)
 
 
-@app.command()
-def select(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def select(opts: Shared) -> None:
     """Screen features per variant with shallow LightGBM and aggregate the final set."""
-    _stage_command("select", profile, config, run_dir, set_, debug)
+    _through("select", opts)
 
 
-@app.command()
+@command(app)
 def tune(
+    opts: Shared,
     stage: Annotated[
-        int | None, typer.Option("--stage", min=1, max=4, help="Run only this tuning stage (1-4).")
+        int | None,
+        typer.Option("--stage", min=1, max=len(TUNING_STAGES), help="Run only this tuning stage."),
     ] = None,
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
 ) -> None:
-    """Run the four budgeted tuning stages (or one of them)."""
-    fn = _stage_fn("swingml.stages.tune:run") if stage is None else _tune_stage(stage)
-    _stage_command("tune", profile, config, run_dir, set_, debug, fn)
+    """Run the budgeted tuning stages (or one of them)."""
+    if stage is None:
+        _through("tune", opts)
+    else:
+        _through("tune", opts, "swingml.stages.tune:run_stages", numbers=(stage,))
 
 
-def _tune_stage(number: int) -> Callable[[StageContext], StageOutcome]:
-    """``swingml tune --stage N``: that stage of ``tuning.stages.STAGES`` alone."""
-
-    def run(ctx: StageContext) -> StageOutcome:
-        from swingml.stages.tune import run_stages
-
-        return run_stages(ctx, (number,))
-
-    return run
-
-
-@app.command()
-def train(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def train(opts: Shared) -> None:
     """Train the 36 production models, score them on the hold-out and register them."""
-    _stage_command("train", profile, config, run_dir, set_, debug)
+    _through("train", opts)
 
 
-@predict_app.command("batch")
-def predict_batch(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(predict_app, "batch")
+def predict_batch(opts: Shared) -> None:
     """Predict every event row of every champion's variant over the whole history."""
-    _stage_command(
-        "predict_batch",
-        profile,
-        config,
-        run_dir,
-        set_,
-        debug,
-        _stage_fn("swingml.stages.predict:batch"),
-    )
+    _through("predict_batch", opts)
 
 
-@predict_app.command("live")
+@command(predict_app, "live")
 def predict_live(
+    opts: Shared,
     follow: Annotated[
         bool,
         typer.Option(
@@ -340,80 +302,22 @@ def predict_live(
             "each bar close + inference.follow_delay_s until SIGTERM, models kept loaded.",
         ),
     ] = False,
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Append new closed bars, detect new events, append champion predictions once."""
-    if not follow:
-        _stage_command(
-            "predict_live",
-            profile,
-            config,
-            run_dir,
-            set_,
-            debug,
-            _stage_fn("swingml.stages.predict_live:live"),
-        )
-        return
-
-    def body() -> None:
-        ctx = _context(profile, config, run_dir, set_)
-        pipeline.resolve("swingml.stages.predict_live:follow")(ctx)
-
-    _guarded(debug, body)
+    if follow:
+        pipeline.stage_fn("swingml.stages.predict_live:follow")(opts.context())
+    else:
+        _through("predict_live", opts, "swingml.stages.predict_live:live")
 
 
-@app.command()
-def monitor(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(app)
+def monitor(opts: Shared) -> None:
     """Drift, realised performance and service figures of the champions; exit 1 on alert."""
-
-    def body() -> None:
-        ctx = _context(profile, config, run_dir, set_)
-        outcome = pipeline.run_stage("monitor", ctx, _stage_fn("swingml.stages.monitor:run"))
-        if outcome.details.get("health") == "alert":
-            err_console.print("monitor: status alert (see monitoring/latest.json)")
-            raise typer.Exit(1)
-
-    _guarded(debug, body)
-
-
-@registry_app.command("list")
-def registry_list(
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
-    """List registered models, their versions, aliases and hold-out metrics."""
-    _stage_command(
-        "registry_list",
-        profile,
-        config,
-        run_dir,
-        set_,
-        debug,
-        _stage_fn("swingml.stages.registry:list_models"),
-    )
-
-
-def _registry_op(op: str, **kwargs: Any) -> Callable[[StageContext], StageOutcome]:
-    """A ``swingml.stages.registry`` operation bound to its command-line arguments."""
-
-    def call(ctx: StageContext) -> StageOutcome:
-        fn: Callable[..., StageOutcome] = pipeline.resolve(f"swingml.stages.registry:{op}")
-        return fn(ctx, **kwargs)
-
-    return call
+    ctx = opts.context()
+    outcome = pipeline.run_stage("monitor", ctx, pipeline.stage_fn("swingml.stages.monitor:run"))
+    if outcome.details.get("health") == "alert":
+        err_console.print("monitor: status alert (see monitoring/latest.json)")
+        raise typer.Exit(1)
 
 
 NameArg = Annotated[str, typer.Argument(help="Registered model name (see `registry list`).")]
@@ -421,51 +325,40 @@ AliasOpt = Annotated[str, typer.Option("--alias", help="The alias to move.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded on the version).")]
 
 
-@registry_app.command("versions")
-def registry_versions(
-    name: NameArg,
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(registry_app, "list")
+def registry_list(opts: Shared) -> None:
+    """List registered models, their versions, aliases and hold-out metrics."""
+    _read_only("swingml.stages.registry:list_models", opts)
+
+
+@command(registry_app, "versions")
+def registry_versions(opts: Shared, name: NameArg) -> None:
     """Every version of a model: hold-out metrics, variant, data fingerprint, aliases."""
-    fn = _registry_op("show_versions", name=name)
-    _stage_command("registry_versions", profile, config, run_dir, set_, debug, fn)
+    _read_only("swingml.stages.registry:show_versions", opts, name=name)
 
 
-@registry_app.command("promote")
+@command(registry_app, "promote")
 def registry_promote(
+    opts: Shared,
     name: NameArg,
     version: Annotated[str, typer.Argument(help="The version the alias moves to.")],
     alias: AliasOpt = "champion",
     reason: ReasonOpt = "",
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Point an alias (champion) at a version; who, when, why and the previous holder are kept."""
-    fn = _registry_op("promote", name=name, version=version, alias=alias, reason=reason)
-    _stage_command("registry_promote", profile, config, run_dir, set_, debug, fn)
+    target = "swingml.stages.registry:promote"
+    _through(
+        "registry_promote", opts, target, name=name, version=version, alias=alias, reason=reason
+    )
 
 
-@registry_app.command("rollback")
+@command(registry_app, "rollback")
 def registry_rollback(
-    name: NameArg,
-    alias: AliasOpt = "champion",
-    reason: ReasonOpt = "",
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
+    opts: Shared, name: NameArg, alias: AliasOpt = "champion", reason: ReasonOpt = ""
 ) -> None:
     """Move an alias (champion) back to the version it replaced."""
-    fn = _registry_op("rollback", name=name, alias=alias, reason=reason)
-    _stage_command("registry_rollback", profile, config, run_dir, set_, debug, fn)
+    target = "swingml.stages.registry:rollback"
+    _through("registry_rollback", opts, target, name=name, alias=alias, reason=reason)
 
 
 def _print_version(value: bool) -> None:
@@ -486,8 +379,9 @@ def _root(
     """Train, tune, register and serve LightGBM models of what follows crypto swing events."""
 
 
-@app.command()
+@command(app)
 def report(
+    opts: Shared,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="HTML file (default <run-dir>/report/report.html)."),
@@ -499,22 +393,12 @@ def report(
         ),
     ] = "html",
     open_: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
-    profile: ProfileOpt = None,
-    config: ConfigOpt = None,
-    run_dir: RunDirOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
 ) -> None:
     """Write the run's report: one HTML page of plots, its data, a terminal summary (read-only)."""
+    from swingml.report import command as report_command
 
-    def body() -> None:
-        from swingml.report import command
-
-        resolved = load_config(profile, config or (), set_ or (), run_dir)
-        check_profile(resolved)
-        command.run(Path(resolved.run.dir), output, format_, open_, Console())
-
-    _guarded(debug, body)
+    config = opts.load(recorded=False)
+    report_command.run(Path(config.run.dir), output, format_, open_, Console())
 
 
 OutputOpt = Annotated[
@@ -523,53 +407,38 @@ OutputOpt = Annotated[
 ]
 
 
-@deploy_app.command("compile")
-def deploy_compile(
-    profile: ProfileOpt = None,
-    output: OutputOpt = None,
-    set_: SetOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@command(deploy_app, "compile", shared=OFFLINE)
+def deploy_compile(opts: Shared, output: OutputOpt = None) -> None:
     """Compile the workflow and the live inference to Kubeflow Pipelines v2 YAML (offline)."""
+    from swingml.deploy.compile import compile_pipelines, pipeline_name
 
-    def body() -> None:
-        from swingml.deploy.compile import compile_pipelines, pipeline_name
-
-        config = load_config(profile, (), set_ or ())
-        target = output or Path(f"{pipeline_name(config)}.yaml")
-        done = compile_pipelines(config, set_ or (), target)
-        typer.echo(f"training pipeline: {done.training}")
-        typer.echo(f"live pipeline: {done.live} (schedule: {done.cron} UTC)")
-
-    _guarded(debug, body)
+    config = load_config(opts.profile, (), opts.sets)
+    target = output or Path(f"{pipeline_name(config)}.yaml")
+    done = compile_pipelines(config, opts.sets, target)
+    typer.echo(f"training pipeline: {done.training}")
+    typer.echo(f"live pipeline: {done.live} (schedule: {done.cron} UTC)")
 
 
-@deploy_app.command("submit")
+@command(deploy_app, "submit", shared=OFFLINE)
 def deploy_submit(
-    profile: ProfileOpt = None,
-    set_: SetOpt = None,
+    opts: Shared,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")
     ] = False,
     schedule: Annotated[
         bool, typer.Option("--schedule", help="The live inference schedule instead of a run.")
     ] = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Submit the workflow to Vertex AI Pipelines (or create the live schedule)."""
+    from swingml.deploy.submit import build, offline_credentials, send
 
-    def body() -> None:
-        from swingml.deploy.submit import build, offline_credentials, send
-
-        config = load_config(profile, (), set_ or ())
-        credentials = offline_credentials() if dry_run else None
-        request = build(config, set_ or (), schedule, credentials)
-        if dry_run:
-            typer.echo(json.dumps(request.body, indent=2, sort_keys=True))
-            return
-        typer.echo(f"submitted: {send(request, config)}")
-
-    _guarded(debug, body)
+    config = load_config(opts.profile, (), opts.sets)
+    credentials = offline_credentials() if dry_run else None
+    request = build(config, opts.sets, schedule, credentials)
+    if dry_run:
+        typer.echo(json.dumps(request.body, indent=2, sort_keys=True))
+        return
+    typer.echo(f"submitted: {send(request, config)}")
 
 
 def main() -> None:

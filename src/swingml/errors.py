@@ -1,4 +1,4 @@
-"""Errors a user can meet: bad input (exit 2) and stages not built yet (exit 1).
+"""Errors a user can meet: bad input (exit 2) and a failed stage (exit 1).
 
 A ``BadInputError`` always names where the problem is (file, row or key), the rule that failed and
 how to fix it, so the CLI can print it without a traceback.
@@ -26,10 +26,6 @@ class BadInputError(SwingmlError):
         if fix:
             message += f" (fix: {fix})"
         super().__init__(message)
-
-
-class NotBuiltError(SwingmlError):
-    """The stage is in the command tree but not implemented yet; the CLI exits with code 1."""
 
 
 class StageFailedError(SwingmlError):

@@ -1,9 +1,10 @@
 """Reading a run's stored datasets back as the inputs of later stages: one module, every stage.
 
 ``development`` (candles → hold-out cutoff and bars), ``read_kept`` (prep's features),
-``load_inputs`` (the selected features through the leak guard, the cutoff, a fingerprint) and
-``load_events`` (one variant's rows, development and hold-out masks) are what prep, select, tune,
-train and predict read; each says which command to run when its dataset is missing.
+``load_inputs`` (the selected features through the leak guard, the cutoff, a fingerprint),
+``load_variant`` (one variant's events and labels) and ``load_events`` (its rows, development and
+hold-out masks) are what prep, select, tune, train, predict and monitor read; each says which
+command to run when its dataset is missing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,7 @@ from swingml.features.matrix import load_matrix, read_metadata
 from swingml.modeling.rows import VariantRows
 from swingml.splits import development_mask, holdout_cutoff, span_of
 from swingml.store import RunStore, combine_fingerprints, file_fingerprint, read_json
-from swingml.targets.grid import Variant, load_variant
+from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
 
 
@@ -54,16 +56,24 @@ class Development:
     fingerprints: Mapping[str, str]
 
 
+def candles_file(store: RunStore, symbol: str) -> Path:
+    """The path of a symbol's candles; a missing file is bad input naming the command to run."""
+    path = store.candles_path(symbol)
+    if not path.is_file():
+        raise BadInputError(
+            str(path),
+            f"no candles for {symbol}",
+            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
+        )
+    return path
+
+
 def development(config: Config, store: RunStore) -> Development:
     """Cutoff = start of the last ``split.holdout_fraction`` of the span of all symbols' candles."""
     bars: dict[str, pd.DatetimeIndex] = {}
     prints: dict[str, str] = {}
     for symbol in config.data.symbols:
-        path = store.candles_path(symbol)
-        if not path.is_file():
-            raise BadInputError(
-                str(path), f"no candles for {symbol}", "run `swingml data prepare` first"
-            )
+        path = candles_file(store, symbol)
         column = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
         bars[symbol] = pd.DatetimeIndex(column)
         prints[f"candles/{symbol}"] = file_fingerprint(path)
@@ -113,6 +123,34 @@ def read_best_params(store: RunStore) -> dict[str, dict[str, Any]]:
         store, "best_params", "no tuned parameters", "swingml tune"
     )
     return data
+
+
+# ---- targets: one variant's events -------------------------------------------------------------
+
+
+def load_variant(store: RunStore, variant: Variant) -> pd.DataFrame:
+    """``timestamp, label`` of one variant's events in time order (label nullable Int8).
+
+    Reads only the matching row groups of ``targets/<SYMBOL>.parquet``.
+    """
+    path = store.targets_path(variant.symbol)
+    if not path.is_file():
+        raise BadInputError(
+            str(path), f"no targets for {variant.symbol}", "run `swingml targets` first"
+        )
+    frame = pd.read_parquet(
+        path,
+        columns=["timestamp", "label"],
+        filters=[
+            ("kind", "==", variant.kind),
+            ("w", "==", variant.w),
+            ("s", "==", variant.s),
+            ("k", "==", variant.k),
+        ],
+    )
+    frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    frame["label"] = frame["label"].astype("Int8")
+    return frame
 
 
 # ---- the inputs of tuning and training (parent side) ---------------------------------------------

@@ -1,8 +1,8 @@
 """Ordered stages, each timed and recorded in ``summary.json``; the one way through a run.
 
-A stage is a function ``(StageContext) -> StageOutcome`` in a ``swingml.stages`` module. The
-pipeline looks it up by name, so a stage that is not built yet is reported as such instead of
-breaking the import of everything else.
+A stage is a function ``(StageContext) -> StageOutcome`` in a ``swingml.stages`` module, named
+``module:function`` and imported when it runs: the command line starts without importing LightGBM,
+MLflow or Ray.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from swingml.config import Config
-from swingml.errors import BadInputError, NotBuiltError
+from swingml.errors import BadInputError
 from swingml.store import RunStore
 
 
@@ -58,32 +58,21 @@ BUILDS: tuple[str, ...] = RUN_ORDER[: RUN_ORDER.index("predict_batch")]
 Prediction reads champions from a registry that may live elsewhere, so it runs alone."""
 
 
-def resolve(target: str) -> StageFn:
-    """Import ``module:function``; a missing stage module is a ``NotBuiltError``."""
+def stage_fn(target: str) -> Any:
+    """The function ``module:function`` names (a stage, or a command's body beside one)."""
     module_name, _, func_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise NotBuiltError(
-                f"stage {module_name.rsplit('.', 1)[-1]} is not built yet"
-            ) from None
-        raise
-    fn: StageFn | None = getattr(module, func_name, None)
-    if fn is None:
-        raise NotBuiltError(f"{target} is not built yet")
-    return fn
+    return getattr(importlib.import_module(module_name), func_name)
 
 
 def run_stage(name: str, ctx: StageContext, fn: StageFn | None = None) -> StageOutcome:
     """Run one stage, record its status, wall time and task counts in ``summary.json``."""
-    stage_fn = fn if fn is not None else resolve(STAGES[name])
+    body: StageFn = fn if fn is not None else stage_fn(STAGES[name])
     ctx.store.root.mkdir(parents=True, exist_ok=True)
     ctx.store.begin_stage(name)
     start = time.perf_counter()
     ctx.console.print(f"[bold]stage {name}[/bold] …")
     try:
-        outcome = stage_fn(ctx)
+        outcome = body(ctx)
     except BaseException as exc:
         status = "bad_input" if isinstance(exc, BadInputError) else "failed"
         ctx.store.record_stage(
@@ -111,31 +100,8 @@ def run_stage(name: str, ctx: StageContext, fn: StageFn | None = None) -> StageO
 
 
 def run_all(ctx: StageContext) -> dict[str, StageOutcome]:
-    """Run the stages in order; from the first one not built yet on, stages are recorded skipped."""
-    outcomes: dict[str, StageOutcome] = {}
-    missing: str | None = None
-    for name in RUN_ORDER:
-        try:
-            fn = resolve(STAGES[name]) if missing is None else None
-        except NotBuiltError as exc:
-            missing = str(exc)
-            fn = None
-        if fn is None:
-            reason = missing or "not built yet"
-            ctx.store.record_stage(
-                name,
-                {
-                    "status": "skipped",
-                    "reason": reason,
-                    "wall_s": 0.0,
-                    "tasks": 0,
-                    "failed_tasks": 0,
-                },
-            )
-            ctx.console.print(f"[yellow]stage {name} skipped[/yellow]: {reason}")
-            continue
-        outcomes[name] = run_stage(name, ctx, fn)
-    return outcomes
+    """Run every stage in order."""
+    return {name: run_stage(name, ctx) for name in RUN_ORDER}
 
 
 def missing_upstream(name: str, ctx: StageContext) -> list[str]:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from swingml import catalog
+
 VOLATILE_COLUMNS = frozenset({"wall_s", "spent_s", "cpu_s", "peak_rss_mb"})
 """Columns that measure time or memory: they differ between any two runs."""
 BOOKKEEPING = ("tasks",)
-DECISIONS = ("selection/final_features.json", "tuning/best_params.json", "prep/kept_features.json")
+DECISIONS = tuple(catalog.relative(n) for n in ("final_features", "best_params", "prep_kept"))
 
 
 def outputs(root: Path) -> list[str]:

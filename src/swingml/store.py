@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,54 @@ class RunStore:
     def folder(self, name: str, **keys: object) -> Path:
         """A folder one component owns whole (``swingml.catalog.FOLDERS``); not created."""
         return self.root / catalog.folder(name, **keys)
+
+    def recorded(self, record: catalog.Record, owner: str, **keys: object) -> Any:
+        """The value ``record`` points at for dataset ``owner``: None where the carrier file, a
+        field on the way or the file's readability is missing."""
+        carrier = record.carrier or owner
+        path = self.dataset(carrier, **keys)
+        fields = [part.format(**keys) for part in record.at]
+        try:
+            if catalog.CATALOG[carrier].format == "parquet":
+                metadata = pq.read_schema(path).metadata or {}
+                raw = metadata.get(fields[0].encode())
+                return None if raw is None else raw.decode()
+            value: Any = read_json(path)
+        except (OSError, ValueError, pa.ArrowException):
+            return None
+        for field in fields:
+            value = value.get(field) if isinstance(value, dict) else None
+        return value
+
+    def is_current(self, name: str, wanted: Any, **keys: object) -> bool:
+        """The one freshness rule: dataset ``name`` (and what the catalog says lies ``beside`` it)
+        exists, and the input key recorded for it equals ``wanted``, the key its writer computes
+        now; a mapping ``wanted`` is compared entry by entry."""
+        dataset = catalog.CATALOG[name]
+        if dataset.key is None:
+            raise ValueError(f"dataset {name} declares no input key in the catalog")
+        if not all(self.dataset(n, **keys).is_file() for n in (name, *dataset.beside)):
+            return False
+        recorded = self.recorded(dataset.key, name, **keys)
+        if isinstance(wanted, Mapping):
+            return isinstance(recorded, dict) and all(
+                recorded.get(k) == v for k, v in wanted.items()
+            )
+        return bool(recorded == wanted)
+
+    def built_on_current_candles(self, name: str, symbols: Sequence[str]) -> bool:
+        """Whether dataset ``name`` was built from every symbol's candle file as it is now (by
+        the fingerprints it recorded, where the catalog says)."""
+        record = catalog.CATALOG[name].candles
+        if record is None:
+            raise ValueError(f"dataset {name} records no candle fingerprints in the catalog")
+        for symbol in symbols:
+            path = self.candles_path(symbol)
+            if not path.is_file() or self.recorded(record, name, symbol=symbol) != file_fingerprint(
+                path
+            ):
+                return False
+        return True
 
     def candles_path(self, symbol: str) -> Path:
         """Validated candles of one symbol, as every later stage reads them."""

@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from swingml import pipeline
 from swingml.cli import app
-from swingml.errors import NotBuiltError
 
 COMMANDS = [
     [],
@@ -69,11 +67,6 @@ def test_unknown_option_is_a_usage_error() -> None:
 def test_tune_stage_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["tune", "--stage", "5", "--run-dir", str(tmp_path)])
     assert result.exit_code == 2
-
-
-def test_missing_stage_module_is_reported_not_built() -> None:
-    with pytest.raises(NotBuiltError, match="not built"):
-        pipeline.resolve("swingml.stages.no_such_stage:run")
 
 
 def test_report_prints_the_summary(tmp_path: Path) -> None:

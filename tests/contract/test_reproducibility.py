@@ -25,6 +25,7 @@ import pytest
 from swingml.config import load_config
 from swingml.rundiff import differences, outputs
 from swingml.tuning import budget
+from swingml.tuning.stages import shares
 
 OVERRIDES = ("data.symbols=[BTCUSDT, ETHUSDT]", "grid.windows=[3]")
 
@@ -127,5 +128,5 @@ def test_a_resumed_minutes_budget_grants_every_stage_what_the_first_attempt_did(
     config = load_config("integration-test", (), (*OVERRIDES, *minutes), run_dir)
     total = config.tuning.budget * 60.0
     spent = [first["1"]["spent_s"], first["2"]["spent_s"]]
-    expected = budget.grant(total, config.tuning.shares, spent)
+    expected = budget.grant(total, shares(config.tuning), spent)
     assert second["3"]["budget_s"] == pytest.approx(expected.budget_s, abs=1e-2)

@@ -63,6 +63,8 @@ def test_tuning_and_training_files(run_dir: Path) -> None:
     board = pd.read_parquet(run_dir / "tuning" / "stage1" / "leaderboard.parquet")
     assert len(board) == 96 and board["variant_id"].is_unique
     assert len(pd.read_parquet(run_dir / "tuning" / "stage1" / "best.parquet")) == MAIN_VARIANTS
+    recorded = json.loads((run_dir / "tuning" / "trials.json").read_text())
+    assert set(recorded) == {"stage2", "stage3", "stage4"}  # stage 1 is never replayed
     folds = sorted((run_dir / "tuning" / "folds").glob("*.json"))
     assert len(folds) == MAIN_VARIANTS
     report = json.loads(folds[0].read_text())
@@ -104,3 +106,30 @@ def test_every_file_of_a_run_belongs_to_a_declared_dataset(run_dir: Path) -> Non
     # the live service, `swingml monitor` and `swingml report` write the rest, not `swingml run`
     outside_run = {"monitoring", "report"}
     assert set(CATALOG) - outside_run - found == set(), "declared but never written"
+
+
+@pytest.mark.slow
+def test_read_only_commands_write_nothing_into_the_run(run_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from swingml.cli import app
+
+    name = MlflowRegistry.for_run(None, None, "swingml", run_dir).models()[0].name
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        return {
+            p.relative_to(run_dir).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in run_dir.rglob("*")
+        }
+
+    before = snapshot()
+    commands = [
+        ["report", "--format", "json"],
+        ["report", "--output", str(tmp_path / "page.html")],
+        ["registry", "list"],
+        ["registry", "versions", name],
+    ]
+    for args in commands:
+        done = CliRunner().invoke(app, [*args, "--run-dir", str(run_dir)])
+        assert done.exit_code == 0, (args, done.output[-2000:])
+        assert snapshot() == before, f"`swingml {' '.join(args)}` wrote into the run directory"

@@ -25,10 +25,11 @@ from swingml.config import Config, load_config
 from swingml.data.frame import to_arrow
 from swingml.data.synthetic import generate
 from swingml.features.matrix import feature_names, load_matrix, read_metadata
+from swingml.loading import load_variant
 from swingml.pipeline import StageContext, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
 from swingml.store import RunStore
-from swingml.targets.grid import Variant, load_variant
+from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
 
 PROFILE = "integration-test"

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from swingml.cli import app
 from swingml.data.frame import timestamps_ms, to_arrow
 from swingml.inference.store import PredictionStore
+from swingml.loading import load_variant
 from swingml.pipeline import run_stage
 from swingml.store import RunStore
-from swingml.targets.grid import Variant, load_variant
+from swingml.targets.grid import Variant
 
 BASE = inference_run.BASE_BARS
 runner = CliRunner()

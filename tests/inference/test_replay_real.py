@@ -27,8 +27,9 @@ from typer.testing import CliRunner
 
 from swingml.cli import app
 from swingml.inference.store import PredictionStore
+from swingml.loading import load_variant
 from swingml.store import RunStore
-from swingml.targets.grid import Variant, load_variant
+from swingml.targets.grid import Variant
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

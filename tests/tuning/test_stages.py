@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 from swingml.config import TuningConfig
+from swingml.errors import BadInputError
 from swingml.tuning.stages import (
     STAGES,
     best_per_main,
+    shares,
     spec,
     top_models,
     window_representatives,
@@ -19,7 +21,9 @@ from swingml.tuning.stages import (
 def test_stage_table_matches_the_spec() -> None:
     tuning = TuningConfig()
     assert [s.early_stopping for s in STAGES] == [30, 40, 40, 50]
-    assert [s.share(tuning) for s in STAGES] == [0.25, 0.15, 0.35, 0.25]
+    assert [s.share for s in STAGES] == [0.25, 0.15, 0.35, 0.25]
+    assert shares(tuning) == (0.25, 0.15, 0.35, 0.25)
+    assert sum(s.share for s in STAGES) == pytest.approx(1.0)  # a new row makes room
     assert [s.cv for s in STAGES] == ["holdout", "holdout", "rolling", "rolling"]
     assert spec(3).seed_from == 2 and spec(4).seed_from == 3
     assert spec(1).max_trials(tuning) == 1
@@ -105,3 +109,9 @@ def test_unscored_variants_fall_back_to_the_most_balanced_one() -> None:
     board.loc[1, "valid_minority"] = 6
     best = best_per_main(board)
     assert best[best["main_id"] == "BTCUSDT-w3-high"].iloc[0]["order"] == 1
+
+
+def test_configured_shares_override_the_table_one_per_stage() -> None:
+    assert shares(TuningConfig(shares=(0.4, 0.1, 0.3, 0.2))) == (0.4, 0.1, 0.3, 0.2)
+    with pytest.raises(BadInputError, match=r"tuning\.shares"):
+        shares(TuningConfig(shares=(0.5, 0.5)))

@@ -51,11 +51,13 @@ class TuningConfig(Section):
     ``budget`` is trials of the whole tuning (``budget_unit: trials``: machine-independent, the
     same run gives the same models anywhere) or wall minutes on the configured workers
     (``minutes``: a cloud budget; each study's trial count is recorded and replayed on a re-run).
+    ``shares``: null for each stage's own share of the budget (``tuning.stages.STAGES``), or one
+    share per stage, summing to 1.
     """
 
     budget: float = Field(default=2600.0, gt=0.0)
     budget_unit: Literal["minutes", "trials"] = "trials"
-    shares: tuple[float, float, float, float] = (0.25, 0.15, 0.35, 0.25)
+    shares: tuple[float, ...] | None = None
     cv_folds: int = Field(default=5, ge=2)
     max_trials_stage2: int = Field(default=40, ge=1)
     max_trials_stage3: int = Field(default=2, ge=1)
@@ -70,10 +72,8 @@ class TuningConfig(Section):
 
     @field_validator("shares")
     @classmethod
-    def _shares_sum_to_one(
-        cls, value: tuple[float, float, float, float]
-    ) -> tuple[float, float, float, float]:
-        if abs(sum(value) - 1.0) > 1e-6 or min(value) < 0:
+    def _shares_sum_to_one(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (abs(sum(value) - 1.0) > 1e-6 or min(value, default=0) < 0):
             raise ValueError("stage shares must be non-negative and sum to 1")
         return value
 

@@ -26,13 +26,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from swingml.catalog import CATALOG
 from swingml.data.symbols import short_name
 from swingml.features import compute, cross_coin
 from swingml.features import timeframes as tf
 from swingml.features.plan import FEATURE_CODE_VERSION, Column, FeaturePlan, make_plan
 from swingml.store import RunStore, atomic_path, combine_fingerprints, file_fingerprint
 
-FINGERPRINT_KEY = b"swingml.fingerprint"
+BLOCK = CATALOG["features_block"]
+assert BLOCK.key is not None
+FINGERPRINT_KEY = BLOCK.key.at[0].encode()
+"""The schema-metadata key a block's fingerprint (its input key) is written under."""
 RESERVED_MB = 384
 """Memory a worker needs besides the block buffer: interpreter, libraries, candles, temporaries."""
 
@@ -83,18 +87,6 @@ def block_fingerprint(inputs_fp: str, group: str, parts: Sequence[Any]) -> str:
     return _digest([FEATURE_CODE_VERSION, inputs_fp, group, list(parts)])
 
 
-def stored_fingerprint(path: Path) -> str | None:
-    """The fingerprint a block was written with (None if missing or unreadable)."""
-    if not path.is_file():
-        return None
-    try:
-        meta = pq.read_schema(path).metadata or {}
-    except (OSError, pa.ArrowInvalid):
-        return None
-    value = meta.get(FINGERPRINT_KEY)
-    return value.decode() if value is not None else None
-
-
 def write_block(
     path: Path, timestamps: pa.Array, columns: Mapping[str, np.ndarray], fingerprint: str
 ) -> None:
@@ -120,19 +112,31 @@ def peak_rss_mb() -> float:
 
 @dataclass(frozen=True)
 class Block:
-    """One block file: where it goes, the fingerprint its content must carry, what it holds."""
+    """One block file of the run's feature store: the fingerprint its content must carry (its
+    input key) and the features it holds."""
 
-    path: Path
+    store: RunStore
+    file: str
+    """Its path relative to ``features/`` (:func:`family_file`)."""
     fingerprint: str
     names: tuple[str, ...]
 
+    @property
+    def keys(self) -> dict[str, str]:
+        group, name = self.file.split("/", 1)
+        return {"group": group, "block": name.removesuffix(".parquet")}
+
+    @property
+    def path(self) -> Path:
+        return self.store.dataset(BLOCK.name, **self.keys)
+
     def is_current(self) -> bool:
-        """The file exists and was written from the same inputs."""
-        return stored_fingerprint(self.path) == self.fingerprint
+        """The file exists and was written from the same inputs (``RunStore.is_current``)."""
+        return self.store.is_current(BLOCK.name, self.fingerprint, **self.keys)
 
 
 def family_blocks(
-    plan: FeaturePlan, features_dir: Path, symbol: str, family: str, block: int, candles_fp: str
+    plan: FeaturePlan, store: RunStore, symbol: str, family: str, block: int, candles_fp: str
 ) -> list[Block]:
     """The blocks of one symbol's family, in store order."""
     out: list[Block] = []
@@ -140,7 +144,8 @@ def family_blocks(
         parts = [column_fingerprint(plan, c) for c in cols]
         out.append(
             Block(
-                features_dir / family_file(symbol, family, i),
+                store,
+                family_file(symbol, family, i),
                 block_fingerprint(candles_fp, symbol, parts),
                 tuple(c.feature for c in cols),
             )
@@ -149,7 +154,7 @@ def family_blocks(
 
 
 def cross_blocks(
-    plan: FeaturePlan, features_dir: Path, symbols: Sequence[str], block: int, inputs_fp: str
+    plan: FeaturePlan, store: RunStore, symbols: Sequence[str], block: int, inputs_fp: str
 ) -> list[Block]:
     """The blocks of the cross-coin features, in store order."""
     assert plan.cross is not None
@@ -159,7 +164,8 @@ def cross_blocks(
         parts = [list(symbols), plan.cross.as_dict(), plan.base_seconds, list(names)]
         out.append(
             Block(
-                features_dir / family_file(CROSS_GROUP, cross_coin.FAMILY, i),
+                store,
+                family_file(CROSS_GROUP, cross_coin.FAMILY, i),
                 block_fingerprint(inputs_fp, CROSS_GROUP, parts),
                 names,
             )
@@ -179,9 +185,7 @@ def build_family(
     candles_path = store.candles_path(symbol)
     plan = make_plan(spec)
     columns = plan.family_columns(family)
-    blocks = family_blocks(
-        plan, store.features_dir(), symbol, family, block, file_fingerprint(candles_path)
-    )
+    blocks = family_blocks(plan, store, symbol, family, block, file_fingerprint(candles_path))
     reused = [b.is_current() for b in blocks]
     where = {id(c): i for i, cols in enumerate(chunks(columns, block)) for c in cols}
     remaining = [len(b.names) for b in blocks]
@@ -222,7 +226,7 @@ def build_cross(
     plan = make_plan(spec)
     assert plan.cross is not None
     inputs_fp = combine_fingerprints({s: file_fingerprint(store.candles_path(s)) for s in symbols})
-    blocks = cross_blocks(plan, store.features_dir(), symbols, block, inputs_fp)
+    blocks = cross_blocks(plan, store, symbols, block, inputs_fp)
     reused = [b.is_current() for b in blocks]
     written = 0
     if not all(reused):

@@ -28,13 +28,13 @@ from swingml.features.matrix import load_matrix, symbol_timestamps
 from swingml.inference.champions import Champion, ChampionCache
 from swingml.inference.live import variant_events
 from swingml.inference.store import PROBA, PredictionStore, stamps_ms
+from swingml.loading import load_variant
 from swingml.monitoring.assess import RANK, ModelFigures, assess
 from swingml.monitoring.drift import ColumnReference
 from swingml.monitoring.reference import build_reference, read_reference
 from swingml.pipeline import StageContext
 from swingml.splits import holdout_cutoff
 from swingml.store import RunStore, read_json, write_json_atomic, write_parquet_atomic
-from swingml.targets.grid import load_variant
 from swingml.training.model import predict
 
 MONITORING = "monitoring"

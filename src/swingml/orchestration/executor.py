@@ -31,6 +31,9 @@ class Task:
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
     label: str = ""
+    reuse: bool = True
+    """False for a task whose outputs are files the stage found not current: its cached result
+    cannot stand in for them (they may have gone since), so it runs."""
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ class _StageRun:
             self.first[task.key] = index
             paths = task_paths(self.root, self.stage, task.key)
             self.paths[index] = paths
-            found, value = load_result(paths)
+            found, value = load_result(paths) if task.reuse else (False, None)
             if found:
                 self.finish(
                     index,

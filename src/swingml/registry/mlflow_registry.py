@@ -43,6 +43,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 import swingml
+from swingml import catalog
 from swingml.errors import BadInputError, SwingmlError
 
 CHAMPION = "champion"
@@ -133,7 +134,7 @@ class AliasMove:
 
 def sqlite_uri(run_dir: Path) -> str:
     """The embedded default store: ``sqlite:///<run_dir>/mlflow.db``."""
-    return f"sqlite:///{run_dir.resolve() / 'mlflow.db'}"
+    return f"sqlite:///{run_dir.resolve() / catalog.relative('mlflow_db')}"
 
 
 def code_version() -> str:
@@ -314,7 +315,11 @@ class MlflowRegistry:
         """The registry of a run: configured URIs, or SQLite and artifacts in the run directory."""
         tracking = tracking_uri or sqlite_uri(run_dir)
         registry = registry_uri or tracking
-        artifacts = run_dir / "mlartifacts" if tracking.startswith("sqlite:") else None
+        artifacts = (
+            run_dir / catalog.relative("mlflow_artifacts", path="")
+            if tracking.startswith("sqlite:")
+            else None
+        )
         return cls(tracking, registry, experiment, artifacts)
 
     def register(self, cards: Sequence[ModelCard]) -> list[RegisteredVersion]:

@@ -24,9 +24,6 @@ from swingml.inference.store import PROBA
 from swingml.splits import holdout_cutoff, span_of
 from swingml.store import MANIFEST, SUMMARY, RunStore, read_json
 
-HOLDOUT = ("training", "holdout.parquet")
-PREDICTIONS = "predictions"
-
 
 @dataclass
 class RunData:
@@ -122,7 +119,7 @@ def _predictions(store: RunStore, data: RunData) -> None:
 
     Only the champion version in ``holdout.parquet`` counts; all files are read in one scan.
     """
-    folder = store.path(PREDICTIONS)
+    folder = store.folder("predictions")
     if data.holdout is None or not folder.is_dir():
         return
     paths = [folder / f"{name}.parquet" for name in data.holdout["main_id"]]
@@ -148,7 +145,7 @@ def _predictions(store: RunStore, data: RunData) -> None:
 
 
 def _feature_meta(store: RunStore) -> pd.DataFrame | None:
-    meta = _json(store.features_dir() / "metadata.json")
+    meta = _json(store.dataset("features_metadata"))
     if meta is None:
         return None
     rows = meta.get("features", [])
@@ -176,18 +173,18 @@ def gather(root: Path) -> RunData:
     data.candles = _candles(store, symbols)
     data.tasks = _tasks(store)
     data.budget = _budget(data.stages.get("tune", {}))
-    data.prep_report = _json(store.path("prep", "report.json"))
-    data.selection_report = _json(store.path("selection", "report.json"))
-    data.rankings = _parquet(store.path("selection", "rankings.parquet"), ["variant", "feature"])
-    final = _json(store.path("selection", "final_features.json"))
+    data.prep_report = _json(store.dataset("prep_report"))
+    data.selection_report = _json(store.dataset("select_report"))
+    data.rankings = _parquet(store.dataset("select_rankings"), ["variant", "feature"])
+    final = _json(store.dataset("final_features"))
     data.selected = list(final.get("features", [])) if final else []
     data.feature_meta = _feature_meta(store)
-    data.targets = _parquet(store.path("targets", "summary.parquet"))
-    data.holdout = _parquet(store.path(*HOLDOUT))
+    data.targets = _parquet(store.dataset("targets_summary"))
+    data.holdout = _parquet(store.dataset("holdout"))
     data.cutoff = _cutoff(data)
     if data.holdout is not None:
         for name in data.holdout["main_id"]:
-            path = store.path("training", "models", f"{name}.txt")
+            path = store.dataset("model", main_id=name)
             if path.is_file():
                 data.models[str(name)] = path
     _predictions(store, data)

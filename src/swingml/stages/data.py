@@ -118,13 +118,7 @@ def _materialise(ctx: StageContext, synthetic: bool) -> StageOutcome:
         wanted = dict.fromkeys(symbols, synthetic_fingerprint(config))
     else:
         wanted = _file_fingerprints(config)
-    recorded = ctx.store.read_manifest().get("fingerprints", {})
-    reuse = [
-        s
-        for s in symbols
-        if recorded.get(f"{FINGERPRINT_PREFIX}{s}") == wanted[s]
-        and ctx.store.candles_path(s).is_file()
-    ]
+    reuse = [s for s in symbols if ctx.store.is_current("candles", wanted[s], symbol=s)]
     todo = [s for s in symbols if s not in reuse]
     if synthetic and todo:
         todo, reuse = symbols, []  # the coins share one draw: regenerate all or none

@@ -21,6 +21,7 @@ from swingml.errors import BadInputError
 from swingml.features import generate
 from swingml.features.matrix import METADATA
 from swingml.features.plan import FEATURE_CODE_VERSION, make_plan, plan_spec
+from swingml.loading import candles_file
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
@@ -31,13 +32,7 @@ REQUIRED = ("timestamp", "open", "high", "low", "close", "volume")
 
 def _check_candles(store: RunStore, symbol: str) -> int:
     """Rows of a symbol's candle file; a missing file or column is bad input."""
-    path = store.candles_path(symbol)
-    if not path.is_file():
-        raise BadInputError(
-            str(path),
-            f"no candles for {symbol}",
-            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
-        )
+    path = candles_file(store, symbol)
     try:
         schema = pq.read_schema(path)
         rows = int(pq.read_metadata(path).num_rows)
@@ -97,31 +92,29 @@ def run(ctx: StageContext) -> StageOutcome:
     }
     fps = {s: file_fingerprint(store.candles_path(s)) for s in symbols}
 
-    # Resume is by block: a task whose blocks are all on disk with the right fingerprint is
-    # not run; the key carries this invocation's id because the task's output is files the
-    # executor's result cache cannot see (a deleted block must be rebuilt).
-    invocation = time.time_ns()
+    # Resume is by block: a task whose blocks are all current is not run; one that runs rebuilds
+    # only its blocks that are not, and never stands on a cached result (its outputs are files).
     tasks: list[Task] = []
     current = 0
     for s in symbols:
         for family in families:
-            blocks_s = generate.family_blocks(plan, fdir, s, family, blocks[s], fps[s])
+            blocks_s = generate.family_blocks(plan, store, s, family, blocks[s], fps[s])
             if all(b.is_current() for b in blocks_s):
                 current += len(blocks_s)
                 continue
-            key = plan.digest("features", s, family, fps[s], blocks[s], invocation)
+            key = plan.digest("features", s, family, fps[s], blocks[s])
             args = (str(store.root), s, family, spec, blocks[s])
-            tasks.append(Task(key, generate.build_family, args, f"{s}/{family}"))
+            tasks.append(Task(key, generate.build_family, args, f"{s}/{family}", reuse=False))
     cross_block = generate.block_size(max(rows.values()), config.features.block_columns, budget)
     if cross:
         inputs_fp = combine_fingerprints(fps)
-        blocks_x = generate.cross_blocks(plan, fdir, symbols, cross_block, inputs_fp)
+        blocks_x = generate.cross_blocks(plan, store, symbols, cross_block, inputs_fp)
         if all(b.is_current() for b in blocks_x):
             current += len(blocks_x)
         else:
-            key = plan.digest("features", "cross", inputs_fp, cross_block, invocation)
+            key = plan.digest("features", "cross", inputs_fp, cross_block)
             args_x = (str(store.root), symbols, spec, cross_block)
-            tasks.append(Task(key, generate.build_cross, args_x, "cross_coin"))
+            tasks.append(Task(key, generate.build_cross, args_x, "cross_coin", reuse=False))
 
     results = make_executor(config, store, ctx.console).run("features", tasks) if tasks else []
     check_failures(results, config, "features", whole=True)

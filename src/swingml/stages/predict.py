@@ -9,7 +9,6 @@ the prediction store's lock; a re-run of either adds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,11 @@ from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import to_arrow
 from swingml.data.load import load_symbol
 from swingml.errors import BadInputError
-from swingml.features.matrix import METADATA, load_matrix, read_metadata
+from swingml.features.matrix import load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
 from swingml.inference.store import AppendReport
+from swingml.loading import load_variant
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.serving import (
     by_symbol,
@@ -34,8 +34,7 @@ from swingml.serving import (
     union,
     warn_differing,
 )
-from swingml.store import RunStore, file_fingerprint, read_json, write_parquet_atomic
-from swingml.targets.grid import load_variant
+from swingml.store import write_parquet_atomic
 
 
 def _champions(ctx: StageContext) -> tuple[list[Champion], list[str]]:
@@ -59,39 +58,15 @@ def _champions(ctx: StageContext) -> tuple[list[Champion], list[str]]:
     return champions, skipped
 
 
-def _candles_current(recorded: Mapping[str, Any], store: RunStore, symbols: Sequence[str]) -> bool:
-    return all(
-        store.candles_path(s).is_file()
-        and recorded.get(s) == file_fingerprint(store.candles_path(s))
-        for s in symbols
-    )
-
-
-def _features_current(store: RunStore, symbols: Sequence[str]) -> bool:
-    path = store.features_dir() / METADATA
-    if not path.is_file():
-        return False
-    groups = read_json(path).get("symbols", {})
-    prints = {s: groups.get(s, {}).get("candles_fingerprint") for s in symbols}
-    return _candles_current(prints, store, symbols)
-
-
-def _targets_current(store: RunStore, symbols: Sequence[str]) -> bool:
-    path = store.dataset("targets_meta")
-    if not path.is_file():
-        return False
-    return _candles_current(read_json(path).get("candles", {}), store, symbols)
-
-
 def _refresh(ctx: StageContext) -> list[str]:
     """Run the features and targets stages where the candles changed since they were built."""
     symbols = list(ctx.config.data.symbols)
     ran: list[str] = []
-    if not _features_current(ctx.store, symbols):
+    if not ctx.store.built_on_current_candles("features_metadata", symbols):
         ctx.console.print("predict batch: features are older than the candles; rebuilding them")
         run_stage("features", ctx)
         ran.append("features")
-    if not _targets_current(ctx.store, symbols):
+    if not ctx.store.built_on_current_candles("targets_meta", symbols):
         ctx.console.print("predict batch: targets are older than the candles; rebuilding them")
         run_stage("targets", ctx)
         ran.append("targets")

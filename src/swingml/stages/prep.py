@@ -61,7 +61,7 @@ def run(ctx: StageContext) -> StageOutcome:
     dev = development(config, store)
     key = input_key(config, dev, features_fingerprint(store))
     kept_path, report_path = store.dataset("prep_kept"), store.dataset("prep_report")
-    if kept_path.is_file() and report_path.is_file() and read_json(kept_path).get("key") == key:
+    if store.is_current("prep_kept", key):
         report = read_json(report_path)
         ctx.console.print(f"prep: reused {report['features_out']} kept features")
         return StageOutcome(tasks=0, failed_tasks=0, details=dict(report["summary"], reused=True))

@@ -13,9 +13,9 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from swingml.errors import BadInputError
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.registry.mlflow_registry import AliasMove, MlflowRegistry, VersionSummary
+from swingml.registry.mlflow_registry import AliasMove, VersionSummary
+from swingml.serving import open_registry
 
 
 def _fmt(value: float | None) -> str:
@@ -24,7 +24,7 @@ def _fmt(value: float | None) -> str:
 
 def list_models(ctx: StageContext) -> StageOutcome:
     """Print every registered model with its champion and hold-out metrics."""
-    registry = _open(ctx)
+    registry = open_registry(ctx.config, ctx.store)
     models = registry.models()
     table = Table(title=f"models in {registry.registry_uri}")
     for column in ("name", "versions", "champion", "variant", "hold-out AP", "prior AP", "stage 1"):
@@ -44,16 +44,6 @@ def list_models(ctx: StageContext) -> StageOutcome:
     return StageOutcome(details={"models": len(models), "champions": champions})
 
 
-def _open(ctx: StageContext) -> MlflowRegistry:
-    section = ctx.config.registry
-    db = ctx.store.dataset("mlflow_db")
-    if section.tracking_uri is None and not db.is_file():
-        raise BadInputError(str(db), "no model registry in this run", "run `swingml train` first")
-    return MlflowRegistry.for_run(
-        section.tracking_uri, section.registry_uri, section.experiment, ctx.store.root
-    )
-
-
 def _last_move(alias: str, version: VersionSummary) -> str:
     """``champion -> v3: promote by ana at … (replaced v2): reason``, from the version tags."""
     moves = version.moves
@@ -69,7 +59,7 @@ def _last_move(alias: str, version: VersionSummary) -> str:
 
 def show_versions(ctx: StageContext, name: str) -> StageOutcome:
     """``swingml registry versions NAME``: every version, its metrics, data and aliases."""
-    registry = _open(ctx)
+    registry = open_registry(ctx.config, ctx.store)
     versions = registry.versions(name)
     table = Table(title=f"versions of {name} in {registry.registry_uri}")
     columns = ("version", "aliases", "variant", "interval", "data", "hold-out AP", "prior AP")
@@ -97,7 +87,7 @@ def show_versions(ctx: StageContext, name: str) -> StageOutcome:
 
 def promote(ctx: StageContext, name: str, version: str, alias: str, reason: str) -> StageOutcome:
     """``swingml registry promote``: point an alias at a version by hand (recorded on it)."""
-    move = _open(ctx).promote(name, version, alias, reason)
+    move = open_registry(ctx.config, ctx.store).promote(name, version, alias, reason)
     was = "nothing" if move.previous is None else f"version {move.previous}"
     ctx.console.print(f"{name}: {alias} -> version {move.version} (was {was})")
     return StageOutcome(details={"model": name, "alias": alias, **_move_details(move)})
@@ -105,7 +95,7 @@ def promote(ctx: StageContext, name: str, version: str, alias: str, reason: str)
 
 def rollback(ctx: StageContext, name: str, alias: str, reason: str) -> StageOutcome:
     """``swingml registry rollback``: the alias goes back to the version it replaced."""
-    move = _open(ctx).rollback(name, alias, reason)
+    move = open_registry(ctx.config, ctx.store).rollback(name, alias, reason)
     ctx.console.print(
         f"{name}: {alias} rolled back to version {move.version} (was {move.previous})"
     )

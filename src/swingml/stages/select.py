@@ -26,7 +26,7 @@ import pandas as pd
 from swingml.config import Config, SelectionConfig
 from swingml.errors import BadInputError, StageFailedError
 from swingml.features.matrix import load_matrix, read_metadata
-from swingml.loading import Development, development, features_fingerprint, read_kept
+from swingml.loading import Development, development, features_fingerprint, load_variant, read_kept
 from swingml.orchestration import check_failures, task_key, worker_threads
 from swingml.orchestration.executor import Task, make_executor
 from swingml.pipeline import StageContext, StageOutcome
@@ -48,7 +48,7 @@ from swingml.store import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from swingml.targets.grid import Variant, load_variant, variants
+from swingml.targets.grid import Variant, variants
 from swingml.targets.guard import guard_inputs
 
 SELECT_VERSION = "select-2"
@@ -92,7 +92,7 @@ def run(ctx: StageContext) -> StageOutcome:
     dev = development(config, store)
     key = _stage_key(config, store, dev, columns)
     final_path, report_path = store.dataset("final_features"), store.dataset("select_report")
-    if final_path.is_file() and report_path.is_file() and read_json(final_path).get("key") == key:
+    if store.is_current("final_features", key):
         report = read_json(report_path)
         ctx.console.print(f"select: reused {len(read_json(final_path)['features'])} features")
         return StageOutcome(0, 0, dict(report["summary"], reused=True))
@@ -103,7 +103,6 @@ def run(ctx: StageContext) -> StageOutcome:
     ]
     executor = make_executor(config, store, ctx.console)
     seed = config.run.seed
-    invocation = time.time_ns()  # task outputs are files the executor cache cannot see
     feature_print = combine_fingerprints(
         {"features": features_fingerprint(store), "columns": ",".join(columns)}
     )
@@ -117,14 +116,12 @@ def run(ctx: StageContext) -> StageOutcome:
             bin_symbol, SELECT_VERSION, feature_print, plan.events_print, config.selection, seed
         )
         bin_keys[plan.symbol] = bin_key
-        sidecar = _work(store, plan.symbol, "select_binned_meta")
-        if _work(store, plan.symbol, "select_binned").is_file() and sidecar.is_file():
-            done = read_json(sidecar)
-            if done.get("key") == bin_key:
-                bin_stats[plan.symbol] = dict(done, reused=True)
-                continue
+        if store.is_current("select_binned", bin_key, symbol=plan.symbol):
+            done = read_json(_work(store, plan.symbol, "select_binned_meta"))
+            bin_stats[plan.symbol] = dict(done, reused=True)
+            continue
         args = (str(store.root), plan.symbol, tuple(columns), config.selection, seed, bin_key)
-        bin_tasks.append(Task(f"{bin_key}-{invocation}", bin_symbol, args, f"bin {plan.symbol}"))
+        bin_tasks.append(Task(bin_key, bin_symbol, args, f"bin {plan.symbol}", reuse=False))
     bin_results = executor.run("select-bin", bin_tasks) if bin_tasks else []
     for task, result in zip(bin_tasks, bin_results, strict=True):
         if result.ok:
@@ -143,10 +140,11 @@ def run(ctx: StageContext) -> StageOutcome:
                 continue
             screen_tasks.append(
                 Task(
-                    f"{chunk_key}-{invocation}",
+                    chunk_key,
                     screen_chunk,
                     (str(store.root), plan.symbol, ids, config.selection, seed, chunk_key),
                     f"{plan.symbol} w{w} ({len(ids)} variants)",
+                    reuse=False,
                 )
             )
     screen_results = executor.run("select", screen_tasks) if screen_tasks else []
@@ -328,11 +326,9 @@ def screen_chunk(
     out: list[dict[str, Any]] = []
     for variant_id in ids:
         path = _variant_path(store, variant_id)
-        if path.is_file():
-            cached = read_json(path)
-            if cached.get("key") == chunk_key:
-                out.append(_brief(cached, reused=True))
-                continue
+        if _current(store, variant_id, chunk_key):
+            out.append(_brief(read_json(path), reused=True))
+            continue
         if parent is None:
             parent = lgb.Dataset(
                 str(_work(store, symbol, "select_binned")),
@@ -367,8 +363,8 @@ def screen_chunk(
 
 
 def _current(store: RunStore, variant_id: str, chunk_key: str) -> bool:
-    path = _variant_path(store, variant_id)
-    return path.is_file() and read_json(path).get("key") == chunk_key
+    slug = Variant.from_id(variant_id).slug
+    return store.is_current("select_variant", chunk_key, slug=slug)
 
 
 def _variant_path(store: RunStore, variant_id: str) -> Path:
@@ -398,10 +394,8 @@ def _collect(
             if variant_id in plan.skipped:
                 outcomes.append(dict(base, status="skipped", reason=plan.skipped[variant_id]))
                 continue
-            path = _variant_path(store, variant_id)
-            payload = read_json(path) if path.is_file() else {}
-            if variant_id in expected and payload.get("key") == expected[variant_id]:
-                outcomes.append(payload)
+            if variant_id in expected and _current(store, variant_id, expected[variant_id]):
+                outcomes.append(read_json(_variant_path(store, variant_id)))
             else:
                 outcomes.append(dict(base, status="failed", reason="its task failed (see logs)"))
     return outcomes

@@ -23,6 +23,7 @@ from pandas.errors import Pandas4Warning
 
 from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError
+from swingml.loading import candles_file
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
@@ -30,7 +31,6 @@ from swingml.store import (
     RunStore,
     atomic_path,
     file_fingerprint,
-    read_json,
     write_json_atomic,
     write_parquet_atomic,
 )
@@ -56,7 +56,7 @@ def run(ctx: StageContext) -> StageOutcome:
     meta_path = store.dataset("targets_meta")
     wanted = {"version": FORMAT_VERSION, "config_hash": config_hash, "candles": candle_prints}
 
-    if _reusable(store, meta_path, wanted, symbols):
+    if _reusable(store, wanted, symbols):
         ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
         summary = pd.read_parquet(store.dataset("targets_summary"))
         return StageOutcome(tasks=0, failed_tasks=0, details=_details(config, summary, True))
@@ -127,31 +127,18 @@ def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _reusable(
-    store: RunStore, meta_path: Path, wanted: Mapping[str, Any], symbols: Sequence[str]
-) -> bool:
-    if not meta_path.is_file() or not store.dataset("targets_summary").is_file():
-        return False
-    meta: dict[str, Any] = read_json(meta_path)
-    if any(meta.get(key) != value for key, value in wanted.items()):
-        return False
-    stored: dict[str, str] = meta.get("targets", {})
-    for symbol in symbols:
-        path = store.targets_path(symbol)
-        if not path.is_file() or stored.get(symbol) != file_fingerprint(path):
-            return False
-    return True
+def _reusable(store: RunStore, wanted: Mapping[str, Any], symbols: Sequence[str]) -> bool:
+    """The stored targets were built from these inputs, and no symbol's file changed since."""
+    return store.is_current("targets_meta", wanted) and all(
+        (path := store.targets_path(s)).is_file()
+        and store.is_current("targets", file_fingerprint(path), symbol=s)
+        for s in symbols
+    )
 
 
 def _checked_candles(store: RunStore, symbol: str) -> str:
     """The candle file's fingerprint, after checking what the event rules rely on."""
-    path = store.candles_path(symbol)
-    if not path.is_file():
-        raise BadInputError(
-            str(path),
-            f"no candles for {symbol}",
-            "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
-        )
+    path = candles_file(store, symbol)
     try:
         candles = pd.read_parquet(path, columns=["timestamp", "high", "low", "close"])
     except (KeyError, ValueError, pa.ArrowException) as exc:

@@ -5,8 +5,8 @@ Every stage is a row of ``tuning.stages.STAGES`` and one runner executes it: a s
 (one task per main variant); any other stage runs one study per model that ``tuning.policy``
 picks, started from the optima of its ``seed_from`` stage, with its space, CV and early stopping.
 Tasks load their own rows (``swingml.tuning.tasks``). The parent writes the catalog's ``tune_*``
-datasets: per stage its results, the budget ledger, what each task ran (replayed by a re-run)
-and, after every stage, ``best_params.json`` (what training uses).
+datasets: per stage its results, the budget ledger, the trials each study ran (replayed by a
+re-run under a minutes budget) and, after every stage, ``best_params.json`` (what training uses).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from swingml.targets.grid import Variant, main_variants, variants
 from swingml.tuning import budget, policy, records, tasks
 from swingml.tuning.budget import Grant, StageReport
 from swingml.tuning.driver import StudyPlan, StudyResult
-from swingml.tuning.stages import STAGES, StageSpec, best_per_main, spec
+from swingml.tuning.stages import STAGES, StageSpec, best_per_main, shares, spec
 
 TASK_VERSION = "tune-5"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
@@ -113,11 +113,6 @@ def _screen(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) -
     write_parquet_atomic(store.dataset("tune_leaderboard"), board)
     best = best_per_main(board) if len(board) else board
     write_parquet_atomic(store.dataset("tune_best"), best)
-    screened = {
-        t.label: sum(row["wall_s"] > 0 for row in r.value["rows"])
-        for t, r in zip(work, results, strict=True)
-        if r.ok
-    }
     return _report(
         results,
         lambda value: float(value["wall_s"]),
@@ -125,7 +120,6 @@ def _screen(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) -
         trials=int((board["wall_s"] > 0).sum()) if len(board) else 0,
         best_score=float(board["score"].max()) if len(board) else float("nan"),
         models=len(best),
-        counts=screened,
     )
 
 
@@ -237,9 +231,10 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
     """Run the given tuning stages in order, each within its share plus carried-over budget.
 
     Stage 1 may borrow up to its own share again to screen every variant; the overrun is a debt
-    the later stages pay, so the four stages together keep to ``tuning.budget``. Work reused from
-    an earlier attempt is charged what it cost then, and the counts each task ran are recorded
-    and replayed, so a resumed run grants every stage what the uninterrupted run would have.
+    the later stages pay, so the stages together keep to ``tuning.budget``. Work reused from an
+    earlier attempt is charged what it cost then, and the trials each study ran are recorded and,
+    under a minutes budget, replayed, so a resumed run grants every stage what the uninterrupted
+    run would have.
     """
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
@@ -253,13 +248,14 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
             float(ledger["stages"].get(str(n), {}).get("spent_s", 0.0)) for n in range(1, number)
         ]
         total = budget.total(config.tuning.budget, unit)
-        account = budget.grant(total, config.tuning.shares, spent_before)
+        account = budget.grant(total, shares(config.tuning), spent_before)
         limit = spec(number).limit_s(account.budget_s, account.share_s)
         key = _stage_key(inputs, config, number, spent_before)
         stage = spec(number)
-        # only a study's count replays exactly (its finished trials); a screen's count of
+        # only a study's count replays exactly (its finished trials): a screen's count of
         # variants reached is not recorded, so stage 1 never replays, and trials deal themselves
-        replays = unit == "minutes" and stage.models != "variants"
+        studies = stage.models != "variants"
+        replays = unit == "minutes" and studies
         grant = Grant(unit, limit, records.replay(store, number, key) if replays else {})
         start = time.perf_counter()
         runner = _screen if stage.models == "variants" else _studies
@@ -267,7 +263,8 @@ def run_stages(ctx: StageContext, numbers: Sequence[int]) -> StageOutcome:
         wall = time.perf_counter() - start
         previous = ledger["stages"].get(str(number), {})
         spent = budget.spent(grant, report, wall, previous, key)
-        records.record(store, number, key, report.counts)
+        if studies:
+            records.record(store, number, key, report.counts)
         ledger["stages"][str(number)] = budget.ledger_entry(
             stage.name, unit, key, account, limit, spent, wall, report, len(grant.replay)
         )

@@ -1,4 +1,4 @@
-"""The variant grid (SPEC §4): ``Variant(symbol, w, kind, s, k)``, its ids, and reading its rows.
+"""The variant grid (SPEC §4): ``Variant(symbol, w, kind, s, k)`` and its ids; no disk.
 
 The grid is data (config ``grid``): ``variants(config)`` enumerates symbol x window x kind x s x k
 in that nested order, which every stage uses, so variant lists and task orders are deterministic.
@@ -11,12 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import pandas as pd
-
 from swingml.config import Config, TargetsConfig
 from swingml.config.targets import EventKind
-from swingml.errors import BadInputError
-from swingml.store import RunStore
 
 Side = Literal["high", "low"]
 Mode = Literal["breakout", "reversion"]
@@ -125,28 +121,3 @@ def main_variants(config: Config) -> dict[str, list[Variant]]:
     for variant in variants(config):
         groups.setdefault(variant.main_id, []).append(variant)
     return groups
-
-
-def load_variant(store: RunStore, variant: Variant) -> pd.DataFrame:
-    """``timestamp, label`` of one variant's events in time order (label nullable Int8).
-
-    Reads only the matching row groups of ``targets/<SYMBOL>.parquet``.
-    """
-    path = store.targets_path(variant.symbol)
-    if not path.is_file():
-        raise BadInputError(
-            str(path), f"no targets for {variant.symbol}", "run `swingml targets` first"
-        )
-    frame = pd.read_parquet(
-        path,
-        columns=["timestamp", "label"],
-        filters=[
-            ("kind", "==", variant.kind),
-            ("w", "==", variant.w),
-            ("s", "==", variant.s),
-            ("k", "==", variant.k),
-        ],
-    )
-    frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    frame["label"] = frame["label"].astype("Int8")
-    return frame

@@ -120,7 +120,7 @@ class StageReport:
     reused_s: float = 0.0
     """Recorded wall of the reused tasks, spread over the workers: what they cost when they ran."""
     counts: Mapping[str, int] = field(default_factory=dict)
-    """What each task ran (trials, or variants screened), by model: replayed by a re-run."""
+    """The trials each study ran, by model: recorded for a re-run under a minutes budget."""
 
 
 def spent(

@@ -1,7 +1,8 @@
-"""The tuning ledger files of a run: the budget ledger and the counts each stage's tasks ran.
+"""The tuning ledger files of a run: the budget ledger and the trials each study ran.
 
 ``tuning/budget.json`` carries what each stage was granted and charged; ``tuning/trials.json``
-what each task ran under the stage's key, so that a resumed run replays exactly those counts.
+the trials each study of a stage ran under the stage's key, so that a resumed run under a minutes
+budget replays exactly those counts (stage 1, a screen, is never replayed and not recorded).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def replay(store: RunStore, number: int, key: str) -> dict[str, int]:
 
 
 def record(store: RunStore, number: int, key: str, counts: Mapping[str, int]) -> None:
-    """Record what the tasks of stage ``number`` (run under ``key``) ran, for a re-run to replay."""
+    """Record the trials the studies of stage ``number`` (run under ``key``) ran, for a re-run."""
     path = store.dataset("tune_trials")
     data: dict[str, Any] = read_json(path) if path.is_file() else {}
     data[f"stage{number}"] = {"key": key, "counts": dict(sorted(counts.items()))}

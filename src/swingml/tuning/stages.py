@@ -1,7 +1,8 @@
-"""The four tuning stages as data (SPEC §8): budget share, which models, space, CV, early stopping.
+"""The tuning stages as data (SPEC §8): budget share, which models, space, CV, early stopping.
 
 One driver runs any of them; what differs between stages lives here and nowhere else, together
-with the pure rules that pick each stage's models from the previous stage's results.
+with the pure rules that pick each stage's models from the previous stage's results. A new stage
+is a row of :data:`STAGES` (with its share; the others' shares make room) plus its space.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from swingml.config import TuningConfig
+from swingml.errors import BadInputError
 from swingml.modeling.space import BROAD, DEFAULT, SEED, ParamValue, Space, narrow
 
 Models = Literal["variants", "window_representatives", "main_variants", "best_main_variants"]
@@ -27,6 +29,8 @@ class StageSpec:
 
     number: int
     name: str
+    share: float
+    """The stage's share of the tuning budget (the shares of :data:`STAGES` sum to 1)."""
     models: Models
     space: SpaceName
     cv: CvScheme
@@ -42,10 +46,6 @@ class StageSpec:
         """The wall time the stage may take: its budget plus what it may borrow."""
         return budget_s + self.may_borrow * share_s
 
-    def share(self, tuning: TuningConfig) -> float:
-        """This stage's share of the tuning budget."""
-        return tuning.shares[self.number - 1]
-
     def max_trials(self, tuning: TuningConfig) -> int:
         """Trial cap of each study (stage 1 trains each variant once)."""
         caps = {1: 1, 2: tuning.max_trials_stage2, 3: tuning.max_trials_stage3}
@@ -59,16 +59,30 @@ class StageSpec:
 
 
 STAGES: tuple[StageSpec, ...] = (
-    StageSpec(1, "screen", "variants", "default", "holdout", 30, None, may_borrow=1.0),
-    StageSpec(2, "explore", "window_representatives", "broad", "holdout", 40, None),
-    StageSpec(3, "seed-grid", "main_variants", "seed", "rolling", 40, 2, baseline=True),
-    StageSpec(4, "refine", "best_main_variants", "narrow", "rolling", 50, 3),
+    StageSpec(1, "screen", 0.25, "variants", "default", "holdout", 30, None, may_borrow=1.0),
+    StageSpec(2, "explore", 0.15, "window_representatives", "broad", "holdout", 40, None),
+    StageSpec(3, "seed-grid", 0.35, "main_variants", "seed", "rolling", 40, 2, baseline=True),
+    StageSpec(4, "refine", 0.25, "best_main_variants", "narrow", "rolling", 50, 3),
 )
 
 
 def spec(number: int) -> StageSpec:
-    """The stage with this number (1-4)."""
+    """The stage with this number (1 to ``len(STAGES)``)."""
     return STAGES[number - 1]
+
+
+def shares(tuning: TuningConfig) -> tuple[float, ...]:
+    """Each stage's share of the budget: the table's, or ``tuning.shares`` where a config sets
+    one per stage."""
+    if tuning.shares is None:
+        return tuple(s.share for s in STAGES)
+    if len(tuning.shares) != len(STAGES):
+        raise BadInputError(
+            "config key tuning.shares",
+            f"has {len(tuning.shares)} shares for {len(STAGES)} tuning stages",
+            "give one share per stage, or null for the stages' own shares",
+        )
+    return tuning.shares
 
 
 SHRINK_ROWS = 10
