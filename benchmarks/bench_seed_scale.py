@@ -85,12 +85,11 @@ def overrides(scale: float, profile: str, budget: float, sample: bool) -> list[s
     return out
 
 
-def run_stage(run: Path, stage: str, sets: list[str]) -> dict[str, float]:
-    """Run one stage in a fresh process; its wall, CPU of the tree and peak RSS of the tree."""
+def measured(cmd: list[str], log_path: Path, what: str) -> dict[str, float]:
+    """Run ``cmd`` in a fresh process; its wall, CPU of the tree and peak RSS of the tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    cmd = [sys.executable, "-c", _STAGE, str(run), stage, json.dumps(sets)]
-    log = (run.parent / f"{run.name}-{stage}.log").open("w")
+    log = log_path.open("w")
     proc = psutil.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     peak = 0.0
     while proc.poll() is None:
@@ -100,10 +99,15 @@ def run_stage(run: Path, stage: str, sets: list[str]) -> dict[str, float]:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        text = (run.parent / f"{run.name}-{stage}.log").read_text()[-3000:]
-        raise SystemExit(f"stage {stage} failed ({proc.returncode}):\n{text}")
+        raise SystemExit(f"{what} failed ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak}
+
+
+def run_stage(run: Path, stage: str, sets: list[str]) -> dict[str, float]:
+    """Run one stage in a fresh process; its wall, CPU of the tree and peak RSS of the tree."""
+    cmd = [sys.executable, "-c", _STAGE, str(run), stage, json.dumps(sets)]
+    return measured(cmd, run.parent / f"{run.name}-{stage}.log", f"stage {stage}")
 
 
 def tasks_table(run: Path, stage: str) -> pd.DataFrame:
@@ -297,6 +301,217 @@ def measured_schedule(run: Path, stage: str) -> dict[int, float]:
     return {n: schedule(costs, n) for n in CPUS}
 
 
+# ---- memory probe: select, tune and train tasks at the seed's size ----------------------------
+
+PROBE_VARIANTS = 3
+"""Variants the probe's selection task screens (of the largest coin and window)."""
+PROBE_TRIALS = 2
+"""Trials of the probe's stage-3 study (rolling CV, 5 folds each)."""
+PROBE_PARTS = ("select-plan", "select-bin", "select-screen", "tune-study", "train")
+
+_PART = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import bench_seed_scale
+bench_seed_scale.probe_part(*sys.argv[2:])
+"""
+
+
+def _probe_file(run: Path, part: str) -> Path:
+    return run.parent / f"{run.name}-probe-{part}.json"
+
+
+def _largest_variant(config: Any, store: Any, dev: Any) -> tuple[Any, int]:
+    """The grid's variant with the most usable development events, and that count."""
+    import numpy as np
+
+    from swingml.splits import development_mask
+    from swingml.targets.grid import load_variant, variants
+
+    best: tuple[Any, int] = (None, -1)
+    for variant in variants(config):
+        if variant.k != config.grid.k[0]:
+            continue  # k changes labels, not rows
+        events = load_variant(store, variant)
+        bars = dev.bars[variant.symbol]
+        positions = bars.get_indexer(pd.DatetimeIndex(events["timestamp"]))
+        usable = development_mask(
+            positions, pd.Series(bars), dev.cutoff, variant.horizon(config.targets)
+        )
+        count = int(np.count_nonzero(usable & events["label"].notna().to_numpy()))
+        if count > best[1]:
+            best = (variant, count)
+    return best
+
+
+def probe_part(part: str, run_dir: str, sets_json: str) -> None:
+    """One part of the memory probe, in its own process (its peak RSS is the part's).
+
+    ``select-plan`` is select's parent side for the symbol with the most events (its union rows
+    over the whole grid), ``select-bin`` that symbol's binning task, ``select-screen`` the task
+    of its largest window restricted to the ``PROBE_VARIANTS`` variants with the most training
+    events; ``tune-study`` one stage-3 study (``PROBE_TRIALS`` trials, rolling CV) of the grid's
+    largest variant on the final set; ``train`` its production model. Each writes what ran.
+    """
+    from swingml.config import load_config
+    from swingml.features.matrix import read_metadata
+    from swingml.loading import development, read_kept
+    from swingml.selection.aggregate import aggregate, ranking_table
+    from swingml.stages import select
+    from swingml.store import RunStore
+    from swingml.targets.grid import Variant, variants
+    from swingml.targets.guard import guard_inputs
+
+    run = Path(run_dir)
+    config = load_config("grid-2160", (), json.loads(sets_json), run)
+    store = RunStore(run)
+    seed = config.run.seed
+    out: dict[str, Any] = {}
+    if part == "select-plan":
+        columns, _ = guard_inputs(read_kept(store), read_metadata(store.features_dir()))
+        dev = development(config, store)
+        totals = {
+            symbol: len(pd.read_parquet(store.targets_path(symbol), columns=["w"]))
+            for symbol in config.data.symbols
+        }
+        symbol = max(totals, key=lambda s: totals[s])
+        chosen = [v for v in variants(config) if v.symbol == symbol]
+        plan = select.plan_symbol(store, config, dev, symbol, chosen)
+        by_w: dict[int, int] = {}
+        for v in plan.screened:
+            by_w[v.w] = by_w.get(v.w, 0) + plan.counts[v.id][0]
+        w = max(by_w, key=lambda x: by_w[x])
+        group = sorted((v for v in plan.screened if v.w == w), key=lambda v: -plan.counts[v.id][0])
+        picked: list[Variant] = []
+        for v in group:  # the largest of different event rows (kind, s), not k's relabellings
+            if (v.kind, v.s) not in {(p.kind, p.s) for p in picked}:
+                picked.append(v)
+        out = {
+            "symbol": symbol,
+            "union_rows": plan.rows,
+            "features": len(columns),
+            "columns": list(columns),
+            "screened": len(plan.screened),
+            "w": w,
+            "group_variants": len(group),
+            "group_train_events": by_w[w],
+            "ids": [v.id for v in picked[:PROBE_VARIANTS]],
+            "counts": {v.id: plan.counts[v.id] for v in picked[:PROBE_VARIANTS]},
+        }
+    elif part == "select-bin":
+        plan_out = json.loads(_probe_file(run, "select-plan").read_text())
+        out = select.bin_symbol(
+            str(run),
+            plan_out["symbol"],
+            tuple(plan_out["columns"]),
+            config.selection,
+            seed,
+            "probe",
+        )
+    elif part == "select-screen":
+        plan_out = json.loads(_probe_file(run, "select-plan").read_text())
+        ids = tuple(plan_out["ids"])
+        for variant_id in ids:  # screen afresh, not from an earlier probe's files
+            select._variant_path(store, variant_id).unlink(missing_ok=True)
+        briefs = select.screen_chunk(
+            str(run), plan_out["symbol"], ids, config.selection, seed, "probe"
+        )
+        rankings = pd.concat(
+            [
+                ranking_table(
+                    v,
+                    [
+                        tuple(x)
+                        for x in json.loads(select._variant_path(store, v).read_text())["ranking"]
+                    ],
+                    1.0,
+                )
+                for v in ids
+            ]
+        )
+        final = aggregate(rankings, config.selection.final_size)["feature"].tolist()
+        for name in plan_out["columns"]:  # pad to the final size, as a full grid would fill it
+            if len(final) >= config.selection.final_size:
+                break
+            if name not in final:
+                final.append(name)
+        out = {"variants": briefs, "final_features": final}
+    elif part in ("tune-study", "train"):
+        from swingml.stages.train import _plan, train_task
+        from swingml.tuning import tasks
+        from swingml.tuning.driver import StudyPlan
+        from swingml.tuning.stages import spec
+
+        features = tuple(
+            json.loads(_probe_file(run, "select-screen").read_text())["final_features"]
+        )
+        dev = development(config, store)
+        if part == "tune-study":
+            variant, count = _largest_variant(config, store, dev)
+            stage = spec(3)
+            study = tasks.study_task(
+                str(run),
+                variant.id,
+                features,
+                dev.cutoff,
+                variant.horizon(config.targets),
+                StudyPlan(
+                    stage=3,
+                    model_id=variant.main_id,
+                    variant_id=variant.id,
+                    space=stage.search_space(None),
+                    cv=tasks.cv_plan(config, stage),
+                    settings=tasks.train_settings(config, stage),
+                    max_trials=PROBE_TRIALS,
+                    time_limit_s=3600.0,
+                    journal=run / "probe-study.journal",
+                    n_trials=PROBE_TRIALS,
+                    study_name=f"probe-{time.time_ns()}",
+                ),
+                time.time() + 3600.0,
+            )
+            out = {
+                "variant": variant.id,
+                "dev_events": count,
+                "features": len(features),
+                "trials": study.trials,
+                "folds": study.folds,
+                "best_score": study.best_score,
+                "params": study.best_params,
+            }
+        else:
+            tuned = json.loads(_probe_file(run, "tune-study").read_text())
+            variant = Variant.from_id(tuned["variant"])
+            result = train_task(
+                str(run),
+                variant.main_id,
+                variant.id,
+                features,
+                dev.cutoff,
+                variant.horizon(config.targets),
+                tuned["params"],
+                _plan(config),
+            )
+            out = {k: v for k, v in result.items() if k not in ("model", "example", "params")}
+    else:
+        raise SystemExit(f"unknown probe part {part!r}")
+    _probe_file(run, part).write_text(json.dumps(out, indent=1, default=str))
+
+
+def memory_probe(run: Path, sets: list[str]) -> dict[str, dict[str, Any]]:
+    """Run every probe part in its own measured process; their figures and what ran."""
+    figures: dict[str, dict[str, Any]] = {}
+    for part in PROBE_PARTS:
+        cmd = [sys.executable, "-c", _PART, str(REPO / "benchmarks"), part, str(run)]
+        fig: dict[str, Any] = measured(
+            [*cmd, json.dumps(sets)], run.parent / f"{run.name}-probe-{part}.log", part
+        )
+        fig["ran"] = json.loads(_probe_file(run, part).read_text())
+        figures[part] = fig
+        print(json.dumps({part: {k: v for k, v in fig.items() if k != "ran"}}), flush=True)
+    return figures
+
+
 def render(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     scale = args.scale
     bars = max(int(SEED_BARS * scale), 2000)
@@ -468,9 +683,136 @@ def render(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+PROBE_BEGIN = "<!-- memory-probe: begin -->"
+PROBE_END = "<!-- memory-probe: end -->"
+RSS_GOAL_MB = 8 * 1024
+
+
+def probe_cost(probe: dict[str, Any]) -> dict[str, float]:
+    """Screening cost per event-feature measured by the probe's selection task (CPU, one thread):
+    the tasks' ``lgb.train`` wall times the part's CPU share (the machine is shared)."""
+    screen = probe["select-screen"]
+    share = min(screen["cpu_s"] / max(screen["wall_s"], 1e-9), 1.0)
+    features = probe["select-plan"]["ran"]["features"]
+    ran = screen["ran"]["variants"]
+    event_features = sum(v["n_train"] * features for v in ran)
+    train_cpu = sum(v["train_s"] for v in ran) * share
+    return {"share": share, "per_event_feature": train_cpu / max(event_features, 1)}
+
+
+def render_probe(probe: dict[str, Any], stages: dict[str, dict[str, float]], scale: float) -> str:
+    """The memory probe's section of the benchmark page."""
+    bars = max(int(SEED_BARS * scale), 2000)
+    plan = probe["select-plan"]["ran"]
+    screen = probe["select-screen"]["ran"]["variants"]
+    study = probe["tune-study"]["ran"]
+    train = probe["train"]["ran"]
+    binned = probe["select-bin"]["ran"]
+    cost = probe_cost(probe)
+    what = {
+        "select-plan": f"select's parent side for {plan['symbol']} (most events): "
+        f"{GRID_VARIANTS // 3} variants planned, {plan['screened']} screenable, union "
+        f"{plan['union_rows']:,} rows",
+        "select-bin": f"binning task of {plan['symbol']}: {binned['rows']:,} rows x "
+        f"{binned['features']:,} features quantised and saved as one binned Dataset",
+        "select-screen": f"the ({plan['symbol']}, w{plan['w']}) task (the largest: "
+        f"{plan['group_variants']} variants, {plan['group_train_events']:,} training events) "
+        f"restricted to its {len(screen)} largest variants of different rows: "
+        + ", ".join(
+            f"{v['n_train']:,}/{v['n_valid']:,} events, {v['best_iteration']} rounds"
+            for v in screen
+        ),
+        "tune-study": f"one stage-3 study of the largest variant `{study['variant']}` "
+        f"({study['dev_events']:,} development events x {study['features']} features): "
+        f"{study['trials']} trials x {study['folds']} rolling folds",
+        "train": f"production model of `{train['variant_id']}` ({train['train_rows']:,} train / "
+        f"{train['valid_rows']:,} validation rows, {train['best_iteration']} rounds) with the "
+        "study's parameters, its stage-1 twin, hold-out scoring",
+    }
+    lines = [
+        PROBE_BEGIN,
+        "## Peak RSS at the seed's size (`--memory-probe`)",
+        "",
+        f"Machine: {machine()}; shared with three other engineers' jobs (load average at the "
+        f"end: {load_average()}), so wall is not the cost: CPU seconds are, and memory does not "
+        f"depend on load. Scale {scale}: synthetic 3 coins x {bars:,} 15-minute bars, profile "
+        "`full`, grid `grid-2160`; data, features, targets and prep ran whole; then each task "
+        "below ran alone in a fresh process (one thread, as in a worker), its process's peak "
+        "RSS sampled every 0.2 s.",
+        "",
+        "| stage | what ran | wall (s) | CPU (s) | peak RSS (MB) |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name in ("data", "features", "targets", "prep"):
+        fig = stages.get(name)
+        if fig is not None:
+            lines.append(
+                f"| {name} | whole, 2 workers (process tree) | {fig['wall_s']:.1f} | "
+                f"{fig['cpu_s']:.1f} | {fig['peak_rss_mb']:,.0f} |"
+            )
+    for part in PROBE_PARTS:
+        fig = probe[part]
+        lines.append(
+            f"| {part} | {what[part]} | {fig['wall_s']:.1f} | {fig['cpu_s']:.1f} | "
+            f"{fig['peak_rss_mb']:,.0f} |"
+        )
+    peaks = {k: v["peak_rss_mb"] for k, v in probe.items()}
+    peaks.update({k: v["peak_rss_mb"] for k, v in stages.items()})
+    worst = max(peaks, key=lambda k: peaks[k])
+    verdict = "within" if peaks[worst] <= RSS_GOAL_MB else "OVER"
+    lines += [
+        "",
+        f"Largest: {worst}, {peaks[worst]:,.0f} MB: every stage is {verdict} the 8 GB goal "
+        f"({RSS_GOAL_MB:,} MB) at the seed's size. A worker of select needs its task's peak; "
+        "tune and train tasks hold one variant's rows x the final set, so they stay small.",
+        "",
+        f"Screening cost at the seed's size, from this task: "
+        f"{cost['per_event_feature'] * 1e9:.0f} ns of CPU per training event-feature "
+        f"(`lgb.train` wall x the task's CPU share {cost['share']:.0%}); the anchor of the "
+        f"projection below is {ANCHOR_S_PER_EVENT_FEATURE * 1e9:.0f} ns.",
+        PROBE_END,
+    ]
+    return "\n".join(lines)
+
+
+def write_probe_section(text: str) -> None:
+    """Put the probe's section into the page (replacing an earlier one), before "Not run"."""
+    page = DOC.read_text()
+    if PROBE_BEGIN in page:
+        head, rest = page.split(PROBE_BEGIN, 1)
+        page = head + text + rest.split(PROBE_END, 1)[1]
+    else:
+        head, tail = page.split("## Not run", 1)
+        page = head + text + "\n\n## Not run" + tail
+    DOC.write_text(page)
+
+
+def run_memory_probe(args: argparse.Namespace) -> None:
+    """``--memory-probe``: the seed-size stages whole, then the probe's tasks; the page section."""
+    run = args.run / f"scale-{args.scale}-{args.profile}"
+    run.mkdir(parents=True, exist_ok=True)
+    whole = [
+        *overrides(args.scale, args.profile, args.budget, sample=False),
+        "executor.max_concurrent_processes=2",
+    ]
+    stages_path = run.parent / f"{run.name}-stages.json"
+    stages: dict[str, dict[str, float]] = (
+        json.loads(stages_path.read_text()) if stages_path.is_file() else {}
+    )
+    for stage in ("data", "features", "targets", "prep"):
+        if stage not in stages:
+            stages[stage] = run_stage(run, stage, whole)
+            stages_path.write_text(json.dumps(stages, indent=1))
+            print(json.dumps({stage: stages[stage]}), flush=True)
+    probe = memory_probe(run, whole)
+    (run.parent / f"{run.name}-probe.json").write_text(json.dumps(probe, indent=1, default=str))
+    write_probe_section(render_probe(probe, stages, args.scale))
+    print(f"wrote {DOC}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=0.02, help="share of the seed's bars")
+    parser.add_argument("--scale", type=float, default=None, help="share of the seed's bars")
     parser.add_argument("--profile", default="full", choices=["tiny", "small", "full"])
     parser.add_argument("--budget", type=float, default=2.0, help="tuning budget (minutes)")
     parser.add_argument("--run", type=Path, default=Path("/tmp/swingml-seed-scale"))
@@ -479,7 +821,17 @@ def main() -> None:
         nargs="*",
         default=["data", "features", "targets", "prep", "select", "tune", "train"],
     )
+    parser.add_argument(
+        "--memory-probe",
+        action="store_true",
+        help="peak RSS of select, tune and train tasks at --scale (default 1.0, the seed's size)",
+    )
     args = parser.parse_args()
+    if args.memory_probe:
+        args.scale = 1.0 if args.scale is None else args.scale
+        run_memory_probe(args)
+        return
+    args.scale = 0.02 if args.scale is None else args.scale
     run = args.run / f"scale-{args.scale}-{args.profile}"
     run.mkdir(parents=True, exist_ok=True)
     whole = overrides(args.scale, args.profile, args.budget, sample=False)
