@@ -686,6 +686,8 @@ def render(args: argparse.Namespace, figures: dict[str, Any]) -> str:
 PROBE_BEGIN = "<!-- memory-probe: begin -->"
 PROBE_END = "<!-- memory-probe: end -->"
 RSS_GOAL_MB = 8 * 1024
+SELECT_SAMPLE_ROWS = 25_000
+"""``selection.bin_construct_sample_cnt`` of base.yaml: rows LightGBM samples to build bins."""
 
 
 def probe_cost(probe: dict[str, Any]) -> dict[str, float]:
@@ -733,7 +735,7 @@ def render_probe(probe: dict[str, Any], stages: dict[str, dict[str, float]], sca
         PROBE_BEGIN,
         "## Peak RSS at the seed's size (`--memory-probe`)",
         "",
-        f"Machine: {machine()}; shared with three other engineers' jobs (load average at the "
+        f"Machine: {machine()}; shared with other engineers' jobs (load average at the "
         f"end: {load_average()}), so wall is not the cost: CPU seconds are, and memory does not "
         f"depend on load. Scale {scale}: synthetic 3 coins x {bars:,} 15-minute bars, profile "
         "`full`, grid `grid-2160`; data, features, targets and prep ran whole; then each task "
@@ -756,20 +758,49 @@ def render_probe(probe: dict[str, Any], stages: dict[str, dict[str, float]], sca
             f"| {part} | {what[part]} | {fig['wall_s']:.1f} | {fig['cpu_s']:.1f} | "
             f"{fig['peak_rss_mb']:,.0f} |"
         )
-    peaks = {k: v["peak_rss_mb"] for k, v in probe.items()}
+    peaks = {k: probe[k]["peak_rss_mb"] for k in PROBE_PARTS}
     peaks.update({k: v["peak_rss_mb"] for k, v in stages.items()})
     worst = max(peaks, key=lambda k: peaks[k])
     verdict = "within" if peaks[worst] <= RSS_GOAL_MB else "OVER"
+    bin_mb = probe["select-bin"]["peak_rss_mb"]
+    cells = binned["rows"] * binned["features"]
+    unions = sorted(probe.get("unions", {}).values(), reverse=True) or [binned["rows"]] * 2
+    second_mb = bin_mb * unions[1] / unions[0]  # the next symbol's task, by its rows
+    two = bin_mb + second_mb + probe["select-plan"]["peak_rss_mb"]
+    saved = cells * 3 / 2**20
+    lean_two = two - saved * (1 + unions[1] / unions[0])
     lines += [
         "",
-        f"Largest: {worst}, {peaks[worst]:,.0f} MB: every stage is {verdict} the 8 GB goal "
-        f"({RSS_GOAL_MB:,} MB) at the seed's size. A worker of select needs its task's peak; "
-        "tune and train tasks hold one variant's rows x the final set, so they stay small.",
+        f"Largest single process: {worst}, {peaks[worst]:,.0f} MB: every task is {verdict} "
+        f"the 8 GB goal ({RSS_GOAL_MB:,} MB) at the seed's size. Tune and train tasks hold "
+        "one variant's rows x the final set, so they stay small. **But select's stage is not "
+        "one task**: its binning tasks (one per symbol; union rows "
+        + ", ".join(f"{n:,}" for n in unions)
+        + ") run on the stage's workers, so on 2 workers its process tree peaks near "
+        f"{two:,.0f} MB (the two largest binning tasks, scaled by rows, + the parent), over "
+        "8 GB; each worker needs "
+        f"{bin_mb:,.0f} MB, under `executor.memory_limit_mb` (6,144 MB by default) by only "
+        f"{6144 - bin_mb:,.0f} MB. Where the binning task's memory goes: float32 quantile "
+        f"codes (rows x features x 4 B = {cells * 4 / 2**20:,.0f} MB), LightGBM's bin-"
+        f"construction sample ({SELECT_SAMPLE_ROWS:,} rows x features x 8 B = "
+        f"{SELECT_SAMPLE_ROWS * binned['features'] * 8 / 2**20:,.0f} MB), the binned Dataset "
+        f"(rows x features x 1 B = {cells / 2**20:,.0f} MB) and one 512-column block read. "
+        "Lean fix, proposed and not made here (the codes are allocated in "
+        "`stages/select.py`, which another change owns): keep the codes as int8 (-1..62) and "
+        "hand LightGBM float32 row blocks through `lgb.Sequence`: "
+        f"-{saved:,.0f} MB for this task, the stage on 2 workers near {lean_two:,.0f} MB; "
+        "under 8 GB also needs a smaller bin-construction sample "
+        "(`selection.bin_construct_sample_cnt`: 63 codes, each at least a quarter of a fair "
+        "share, need far fewer than 25,000 rows) or binning one symbol at a time.",
         "",
         f"Screening cost at the seed's size, from this task: "
         f"{cost['per_event_feature'] * 1e9:.0f} ns of CPU per training event-feature "
-        f"(`lgb.train` wall x the task's CPU share {cost['share']:.0%}); the anchor of the "
-        f"projection below is {ANCHOR_S_PER_EVENT_FEATURE * 1e9:.0f} ns.",
+        f"(`lgb.train` wall x the task's CPU share {cost['share']:.0%}), between the two "
+        f"brackets of the projection below ({ANCHOR_S_PER_EVENT_FEATURE * 1e9:.0f} ns "
+        f"anchored, {FITTED_S_PER_EVENT_FEATURE * 1e9:,.0f} ns fitted): selection at the "
+        f"seed's size costs about {cost['per_event_feature'] / ANCHOR_S_PER_EVENT_FEATURE:.1f}x "
+        "the anchored row. The full real run's projection "
+        "(docs/results/full_real_run.md) uses all three.",
         PROBE_END,
     ]
     return "\n".join(lines)
@@ -804,7 +835,8 @@ def run_memory_probe(args: argparse.Namespace) -> None:
             stages[stage] = run_stage(run, stage, whole)
             stages_path.write_text(json.dumps(stages, indent=1))
             print(json.dumps({stage: stages[stage]}), flush=True)
-    probe = memory_probe(run, whole)
+    probe: dict[str, Any] = dict(memory_probe(run, whole))
+    probe["unions"] = usable_events(run, whole)[1]
     (run.parent / f"{run.name}-probe.json").write_text(json.dumps(probe, indent=1, default=str))
     write_probe_section(render_probe(probe, stages, args.scale))
     print(f"wrote {DOC}")
@@ -868,7 +900,7 @@ def real_projection(
     rates = {"fitted": FITTED_S_PER_EVENT_FEATURE, "anchored": ANCHOR_S_PER_EVENT_FEATURE}
     bin_s_per_cell = 0.0
     if probe is not None:
-        rates["measured at the seed's size"] = probe_cost(probe)["per_event_feature"]
+        rates["probed"] = probe_cost(probe)["per_event_feature"]
         binned = probe["select-bin"]
         bin_s_per_cell = binned["cpu_s"] / (binned["ran"]["rows"] * binned["ran"]["features"])
     bins = [rows * kept * bin_s_per_cell for rows in union.values()]
@@ -901,7 +933,11 @@ def real_projection(
 
 
 def render_real(
-    run: Path, stages: dict[str, dict[str, float]], proj: dict[str, Any], probe_mb: float | None
+    run: Path,
+    stages: dict[str, dict[str, float]],
+    proj: dict[str, Any],
+    probe_mb: float | None,
+    real_bin_mb: float | None,
 ) -> str:
     """The results page of the full real-data run: what ran, the projection, what it needs."""
     prep = json.loads((run / "prep" / "report.json").read_text())["summary"]
@@ -1030,12 +1066,15 @@ def render_real(
         "- **Memory per worker**: "
         + (
             f"at most {probe_mb:,.0f} MB, the largest task measured at the seed's size "
-            "(3 x 200,000 15-minute bars, more rows than these files: "
-            "docs/benchmarks/seed_scale.md, memory probe)"
+            "(selection's binning task of 82,275 rows; docs/benchmarks/seed_scale.md, memory "
+            f"probe); these files' largest union ({max(proj['union'].values()):,} rows) "
+            f"brings it to about {real_bin_mb or 0:,.0f} MB (the probe's figure less 5 bytes "
+            "a missing row-feature)"
             if probe_mb is not None
             else "see docs/benchmarks/seed_scale.md"
         )
-        + "; `executor.memory_limit_mb` (default 6,144) covers it. Prep holds its row "
+        + "; `executor.memory_limit_mb` (default 6,144) covers it, and on Ray a node "
+        "runs at most its memory / 6,144 MB tasks (10 on a 64 GiB node). Prep holds its row "
         "sample in one process (peak above).",
         "- **CPUs**: 16 one-thread workers take the wall to the largest selection task; more "
         "help only once selection's tasks are split finer.",
@@ -1077,7 +1116,11 @@ def rate_line(name: str) -> str:
         "fitted": "fitted on the last sample run's small variants (upper bracket)",
         "anchored": "one 20,000-event x 7,510-feature variant (lower bracket: it stopped at "
         "15 rounds)",
-    }.get(name, "the memory probe's screening task at the seed's size")
+    }.get(
+        name,
+        "measured by the memory probe's screening task at the seed's size (3 variants "
+        "of 8-11K events x 7,247 features; the likeliest)",
+    )
 
 
 def run_real(args: argparse.Namespace) -> None:
@@ -1102,8 +1145,13 @@ def run_real(args: argparse.Namespace) -> None:
     probe = json.loads(probe_path.read_text()) if probe_path.is_file() else None
     counts, union = usable_events(run, sets)
     proj = real_projection(run, counts, union, probe)
-    probe_mb = max(v["peak_rss_mb"] for v in probe.values()) if probe else None
-    RESULTS.write_text(render_real(run, stages, proj, probe_mb))
+    probe_mb = max(probe[k]["peak_rss_mb"] for k in PROBE_PARTS) if probe else None
+    real_bin_mb = None
+    if probe is not None:  # the binning task less the cells (4 B codes + 1 B bins) it lacks here
+        binned = probe["select-bin"]["ran"]
+        fewer = (binned["rows"] - max(union.values())) * binned["features"] * 5 / 2**20
+        real_bin_mb = probe["select-bin"]["peak_rss_mb"] - fewer
+    RESULTS.write_text(render_real(run, stages, proj, probe_mb, real_bin_mb))
     print(f"wrote {RESULTS}")
 
 
@@ -1129,7 +1177,23 @@ def main() -> None:
         default=None,
         help="candle folder of the real hourly files: project the full real run (results page)",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="with --memory-probe: rewrite the page section from the saved figures, run nothing",
+    )
     args = parser.parse_args()
+    if args.render and args.memory_probe:
+        run = args.run / f"scale-{args.scale or 1.0}-{args.profile}"
+        probe_path = run.parent / f"{run.name}-probe.json"
+        probe = json.loads(probe_path.read_text())
+        stages = json.loads((run.parent / f"{run.name}-stages.json").read_text())
+        if "unions" not in probe:
+            sets = overrides(args.scale or 1.0, args.profile, args.budget, sample=False)
+            probe["unions"] = usable_events(run, sets)[1]
+            probe_path.write_text(json.dumps(probe, indent=1, default=str))
+        write_probe_section(render_probe(probe, stages, args.scale or 1.0))
+        return
     if args.real_data is not None:
         run_real(args)
         return
