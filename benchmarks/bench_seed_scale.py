@@ -987,7 +987,8 @@ def render_real(
         "**Not run.** The issue asks for the whole job on the real Binance hourly files. "
         f"Projected below at {low / 3600:,.1f} to {high / 3600:,.1f} hours of wall on 2 CPUs "
         "of one's own; the development machine's 2 cores are shared by four engineers and "
-        "long verification runs (a task gets 12-30 % of a core per wall second there), which "
+        "long verification runs (the last sample run's selection tasks got 12 % of a core per "
+        "wall second, the memory probe's tasks 46-88 %), which "
         "stretches that several-fold, so it was not started here. What did run, and what the "
         "run needs, follow. "
         "The hold-out table of the 864-variant `small`-profile run on the same files is "
@@ -1119,7 +1120,7 @@ def rate_line(name: str) -> str:
     }.get(
         name,
         "measured by the memory probe's screening task at the seed's size (3 variants "
-        "of 8-11K events x 7,247 features; the likeliest)",
+        "of 8-11K events x 7,247 features; the most direct of the three)",
     )
 
 
