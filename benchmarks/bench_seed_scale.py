@@ -20,6 +20,16 @@ takes the next task), which gives each stage's wall on that many CPUs. Features 
 scheduled from their measured tasks; prep runs in one process. At ``--scale`` below 1 the row-
 dependent costs are further extrapolated to the seed's rows linearly (stated as such).
 
+Two more modes, each writing its own part of the docs:
+
+* ``--memory-probe`` (scale 1.0 unless ``--scale``): data, features, targets and prep whole, then
+  one task of each later stage alone in its own process (select's plan, binning and its largest
+  window task on a few variants; one stage-3 study; one production model): peak RSS and CPU
+  seconds at the seed's size, a section of docs/benchmarks/seed_scale.md (``--render`` rewrites
+  it from the saved figures);
+* ``--real-data DIR``: the full real run's cheap stages on the hourly files, the rest projected
+  with the same schedules and cost models, docs/results/full_real_run.md.
+
 Run it alone: ``flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_seed_scale.py``.
 """
 
