@@ -735,7 +735,8 @@ def render_probe(probe: dict[str, Any], stages: dict[str, dict[str, float]], sca
             for v in screen
         ),
         "tune-study": f"one stage-3 study of the largest variant `{study['variant']}` "
-        f"({study['dev_events']:,} development events x {study['features']} features): "
+        f"({study['dev_events']:,} development events x {study['features']} features: the "
+        "screened variants' union, padded from prep's list to `selection.final_size`): "
         f"{study['trials']} trials x {study['folds']} rolling folds",
         "train": f"production model of `{train['variant_id']}` ({train['train_rows']:,} train / "
         f"{train['valid_rows']:,} validation rows, {train['best_iteration']} rounds) with the "
