@@ -40,6 +40,7 @@ import pandas as pd
 from rich.console import Console
 
 from _bench import load_average, machine
+from swingml import parted
 from swingml.config import Config, load_config
 from swingml.features.matrix import feature_names, load_matrix, read_metadata
 from swingml.inference import live as live_events
@@ -212,7 +213,7 @@ def replay_check(
     live_rows = pd.concat([store.read(m) for m in store.models()], ignore_index=True)
     live_rows = live_rows[live_rows["source"] == "live"]
     last = int(
-        pd.read_parquet(run_dir / "candles" / "BTCUSDT.parquet")["timestamp"].iloc[-1].value
+        parted.read_frame(run_dir / "candles" / "BTCUSDT.parquet")["timestamp"].iloc[-1].value
         // 1_000_000
     )
     full = write_rows(run_dir.parent / "full", rows, last + 1)

@@ -47,6 +47,7 @@ _DATASETS = (
     Dataset("manifest", "manifest.json", "json", "run"),
     Dataset("summary", "summary.json", "json", "run"),
     Dataset("candles", "candles/{symbol}.parquet", "parquet", "data"),
+    Dataset("candle_parts", "candles/{symbol}.parts/{part}.parquet", "parquet", "predict"),
     Dataset("features_metadata", "features/metadata.json", "json", "features"),
     Dataset("features_block", "features/{group}/{block}.parquet", "parquet", "features"),
     Dataset("targets", "targets/{symbol}.parquet", "parquet", "targets"),

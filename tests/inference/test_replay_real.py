@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from swingml import parted
 from swingml.cli import app
 from swingml.inference.store import PredictionStore
 from swingml.store import RunStore
@@ -89,7 +90,7 @@ def test_live_follow_over_replayed_real_bars_equals_batch(tmp_path: Path, base_r
     # stored candles: exactly the real closed bars (never the one in progress)
     full_dir = _write(tmp_path / "full", rows, last + 1)
     for symbol in SYMBOLS:
-        stored = pd.read_parquet(run_dir / "candles" / f"{symbol}.parquet")
+        stored = parted.read_frame(run_dir / "candles" / f"{symbol}.parquet")
         stamps = pd.DatetimeIndex(stored["timestamp"]).as_unit("ms").asi8
         assert stamps[-1] <= last
         real = [r for r in rows[symbol] if r[0] <= last]

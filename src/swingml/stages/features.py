@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from swingml import parted
 from swingml.data.symbols import short_name
 from swingml.errors import BadInputError
 from swingml.features import generate
@@ -24,7 +25,7 @@ from swingml.features.plan import FEATURE_CODE_VERSION, make_plan, plan_spec
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import RunStore, combine_fingerprints, file_fingerprint, write_json_atomic
+from swingml.store import RunStore, combine_fingerprints, write_json_atomic
 
 REQUIRED = ("timestamp", "open", "high", "low", "close", "volume")
 
@@ -32,15 +33,16 @@ REQUIRED = ("timestamp", "open", "high", "low", "close", "volume")
 def _check_candles(store: RunStore, symbol: str) -> int:
     """Rows of a symbol's candle file; a missing file or column is bad input."""
     path = store.candles_path(symbol)
-    if not path.is_file():
+    if not parted.exists(path):
         raise BadInputError(
             str(path),
             f"no candles for {symbol}",
             "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
         )
     try:
-        schema = pq.read_schema(path)
-        rows = int(pq.read_metadata(path).num_rows)
+        files = parted.files(path)
+        schema = pq.read_schema(files[0])
+        rows = sum(int(pq.read_metadata(f).num_rows) for f in files)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInputError(
             str(path), f"not a readable Parquet file ({exc})", "re-run `swingml data prepare`"
@@ -95,7 +97,7 @@ def run(ctx: StageContext) -> StageOutcome:
     blocks = {
         s: generate.block_size(rows[s], config.features.block_columns, budget) for s in symbols
     }
-    fps = {s: file_fingerprint(store.candles_path(s)) for s in symbols}
+    fps = {s: parted.fingerprint(store.candles_path(s)) for s in symbols}
 
     # Resume is by block: a task whose blocks are all on disk with the right fingerprint is
     # not run; the key carries this invocation's id because the task's output is files the

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from swingml import parted
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import to_arrow
 from swingml.data.load import load_symbol
@@ -34,7 +35,7 @@ from swingml.serving import (
     union,
     warn_differing,
 )
-from swingml.store import RunStore, file_fingerprint, read_json, write_parquet_atomic
+from swingml.store import RunStore, read_json
 from swingml.targets.grid import load_variant
 
 
@@ -61,8 +62,8 @@ def _champions(ctx: StageContext) -> tuple[list[Champion], list[str]]:
 
 def _candles_current(recorded: Mapping[str, Any], store: RunStore, symbols: Sequence[str]) -> bool:
     return all(
-        store.candles_path(s).is_file()
-        and recorded.get(s) == file_fingerprint(store.candles_path(s))
+        parted.exists(store.candles_path(s))
+        and recorded.get(s) == parted.fingerprint(store.candles_path(s))
         for s in symbols
     )
 
@@ -103,6 +104,7 @@ def take_new_history(ctx: StageContext) -> dict[str, int]:
 
     A batch over a longer history so predicts it instead of ignoring it; a bar that contradicts
     a stored one is bad input (exit 2), and nothing is appended unless every symbol passes.
+    Candles that live cycles appended as parts are compacted into one file here.
     """
     config, store = ctx.config, ctx.store
     if config.data.dir is None:
@@ -111,15 +113,17 @@ def take_new_history(ctx: StageContext) -> dict[str, int]:
     merged: dict[str, Merged] = {}
     for symbol in symbols:
         path = store.candles_path(symbol)
-        if not path.is_file():
+        if not parted.exists(path):
             raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml run` first")
-        stored = pd.read_parquet(path)
+        stored = parted.read_frame(path)
         merged[symbol] = merge_new_bars(
             stored, load_symbol(config.data, symbol), config.data.interval_seconds
         )
     taken = {s: m.new_rows for s, m in merged.items() if m.new_rows}
-    for symbol in taken:
-        write_parquet_atomic(store.candles_path(symbol), to_arrow(merged[symbol].frame))
+    for symbol in symbols:
+        path = store.candles_path(symbol)
+        if symbol in taken or parted.has_parts(path):
+            parted.write_compacted(path, to_arrow(merged[symbol].frame))
     if taken:
         ctx.console.print(
             "predict batch: appended new bars from data.dir: "
@@ -150,7 +154,7 @@ def batch(ctx: StageContext) -> StageOutcome:
                 frame = events[champion.name]
                 X = _rows(matrix, frame["timestamp"], champion, str(fdir))
                 rows = predict_events(champion, frame["timestamp"], X, frame["label"], "batch")
-                report = predictions.append(champion.name, rows)
+                report = predictions.append(champion.name, rows, compact=True)
                 total += report
                 models[champion.name] = model_entry(champion, len(frame), report)
     print_models(ctx, "batch predictions", models)

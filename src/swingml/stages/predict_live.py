@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from swingml import parted
 from swingml.config import Config, DataConfig
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
@@ -49,9 +50,10 @@ from swingml.serving import (
     union,
     warn_differing,
 )
-from swingml.store import RunStore, write_parquet_atomic
+from swingml.store import RunStore
 
 STAGE = "predict_live"
+Signature = tuple[int, tuple[str, ...]]
 DAY_MS = 86_400_000
 
 
@@ -63,7 +65,7 @@ class LiveSession:
     plan: FeaturePlan | None = None
     metadata: dict[str, Any] | None = None
     columns: dict[tuple[str, tuple[str, ...]], ColumnPlan] = field(default_factory=dict)
-    stored: dict[str, tuple[int, pd.DataFrame]] = field(default_factory=dict)
+    stored: dict[str, tuple[Signature, pd.DataFrame]] = field(default_factory=dict)
     registry: MlflowRegistry | None = None
     references: References = field(default_factory=dict)
     failures: int = 0
@@ -85,26 +87,21 @@ def _files_source(config: Config) -> DataConfig:
 
 def _stored_candles(store: RunStore, symbol: str) -> pd.DataFrame:
     path = store.candles_path(symbol)
-    if not path.is_file():
+    if not parted.exists(path):
         raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml run` first")
     try:
-        frame: pd.DataFrame = pd.read_parquet(path)
+        return parted.read_frame(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInputError(
             str(path), f"not a readable Parquet file ({exc})", "run `swingml data`"
         ) from None
-    return frame
-
-
-def _mtime(store: RunStore, symbol: str) -> int:
-    path = store.candles_path(symbol)
-    return path.stat().st_mtime_ns if path.is_file() else -1
 
 
 def _cached_candles(session: LiveSession, store: RunStore, symbol: str) -> pd.DataFrame:
-    """The stored candles, re-read only when the file changed since the last cycle."""
+    """The stored candles, re-read only when they changed since the last cycle (a ``--follow``
+    cycle reads none: it holds them and appends its new bars as a part)."""
     held = session.stored.get(symbol)
-    if held is not None and held[0] == _mtime(store, symbol):
+    if held is not None and held[0] == parted.signature(store.candles_path(symbol)):
         return held[1]
     return _stored_candles(store, symbol)
 
@@ -283,9 +280,10 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
         merged = merge_sources(base, loaded, config.data.interval_seconds)  # all checked first
         for symbol, item in merged.items():
             if item.new_rows:
-                write_parquet_atomic(store.candles_path(symbol), to_arrow(item.frame))
+                fresh = item.frame.iloc[len(item.frame) - item.new_rows :]
+                parted.append(store.candles_path(symbol), to_arrow(fresh))
         candles = {s: merged[s].frame for s in symbols}
-        session.stored = {s: (_mtime(store, s), candles[s]) for s in symbols}
+        session.stored = {s: (parted.signature(store.candles_path(s)), candles[s]) for s in symbols}
         marks = _watermarks(predictions, store, symbols)
         spans = pending(candles, marks)
         interval_ms = config.data.interval_seconds * 1000
@@ -351,7 +349,7 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
     }
     if config.monitoring.enabled:
         details["monitoring"] = observe_cycle(
-            ctx, session.cache, champions, inputs, details, session.references
+            ctx, session.cache, champions, inputs, details, session.references, candles
         )
         if details["monitoring"].get("health") == "alert":
             status = "alert"
