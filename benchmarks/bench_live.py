@@ -23,7 +23,6 @@ Writes docs/benchmarks/live.md.
 from __future__ import annotations
 
 import argparse
-import gzip
 import io
 import json
 import shutil
@@ -34,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from rich.console import Console
@@ -42,7 +40,7 @@ from rich.console import Console
 from _bench import load_average, machine
 from swingml import parted
 from swingml.config import Config, load_config
-from swingml.features.matrix import feature_names, load_matrix, read_metadata
+from swingml.features.matrix import feature_names, read_metadata
 from swingml.inference import live as live_events
 from swingml.pipeline import StageContext, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
@@ -59,25 +57,18 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 WINDOWS = (2, 3, 5, 10, 20, 50)
 HOUR_MS = 3_600_000
 sys.path.insert(0, str(ROOT / "tests" / "data"))
+sys.path.insert(0, str(ROOT / "tests" / "inference"))
 
 import exchange as ex  # noqa: E402  (the tests' loopback exchange, made importable just above)
+import inference_run  # noqa: E402  (the inference tests' run helpers, likewise)
 
 
 def real_rows(bars: int) -> dict[str, list[list[Any]]]:
     """The last ``bars`` kline rows of each real file (by BTC's time axis)."""
-    out = {}
-    for symbol in SYMBOLS:
-        out[symbol] = json.loads(gzip.decompress((BINANCE / f"{symbol}-1h.json.gz").read_bytes()))
-    start = out["BTCUSDT"][-bars][0]
-    return {s: [r for r in rows if r[0] >= start] for s, rows in out.items()}
+    return inference_run.real_kline_rows(BINANCE, SYMBOLS, bars)
 
 
-def write_rows(folder: Path, rows: dict[str, list[list[Any]]], before_ms: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for symbol, items in rows.items():
-        kept = [r for r in items if r[0] < before_ms]
-        (folder / f"{symbol}-1h.json.gz").write_bytes(gzip.compress(json.dumps(kept).encode()))
-    return folder
+write_rows = inference_run.write_kline_rows
 
 
 def context(config: Config) -> StageContext:
@@ -106,21 +97,7 @@ def champions(ctx: StageContext, per_model: int, seed: int = 7) -> int:
             for side in ("high", "low"):
                 variant = Variant(symbol, w, f"{side}_breakout", 1.0, 1.0)
                 names = sorted(rng.choice(usable, size=min(per_model, len(usable)), replace=False))
-                events = load_variant(ctx.store, variant)
-                known = events[events["label"].notna()].tail(3000)
-                matrix = load_matrix(fdir, symbol, names, known["timestamp"])
-                X = matrix[names].to_numpy(np.float32)
-                y = known["label"].to_numpy(np.int64)
-                params = {
-                    "objective": "multiclass",
-                    "num_class": 3,
-                    "num_leaves": 15,
-                    "learning_rate": 0.1,
-                    "verbosity": -1,
-                    "num_threads": 1,
-                    "seed": seed,
-                }
-                booster = lgb.train(params, lgb.Dataset(X, y, feature_name=names), 30)
+                booster, X = inference_run.train_small(ctx.store, variant, names, seed, 3000)
                 cards.append(
                     ModelCard(
                         variant.main_id,

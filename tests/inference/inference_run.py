@@ -10,10 +10,13 @@ through ``inference.new_candles_dir`` folders.
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -66,6 +69,25 @@ def write_candles(
     return folder
 
 
+def real_kline_rows(folder: Path, symbols: Sequence[str], bars: int) -> dict[str, list[list[Any]]]:
+    """The last ``bars`` rows (by the first symbol's time axis) of each real ``<SYMBOL>-1h.json.gz``
+    kline file in ``folder``."""
+    out = {}
+    for symbol in symbols:
+        out[symbol] = json.loads(gzip.decompress((folder / f"{symbol}-1h.json.gz").read_bytes()))
+    start = out[symbols[0]][-bars][0]
+    return {s: [r for r in rows if r[0] >= start] for s, rows in out.items()}
+
+
+def write_kline_rows(folder: Path, rows: dict[str, list[list[Any]]], before_ms: int) -> Path:
+    """Serve the kline rows opened before ``before_ms`` as ``<SYMBOL>-1h.json.gz`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for symbol, items in rows.items():
+        kept = [r for r in items if r[0] < before_ms]
+        (folder / f"{symbol}-1h.json.gz").write_bytes(gzip.compress(json.dumps(kept).encode()))
+    return folder
+
+
 def config_for(run_dir: Path, data_dir: Path, *sets: str) -> Config:
     """The test config: integration-test profile on ``data_dir``, in ``run_dir``."""
     overrides = [f"data.dir={data_dir}", *TEST_SETS, *sets]
@@ -86,11 +108,13 @@ def cli_args(run_dir: Path, data_dir: Path, *sets: str) -> list[str]:
     return args
 
 
-def _train(
-    store: RunStore, variant: Variant, features: Sequence[str], seed: int
+def train_small(
+    store: RunStore, variant: Variant, features: Sequence[str], seed: int, rows: int | None = None
 ) -> tuple[lgb.Booster, np.ndarray]:
+    """A small LightGBM model of ``variant`` on ``features`` (its last ``rows`` labelled events)."""
     events = load_variant(store, variant)
     known = events[events["label"].notna()]
+    known = known if rows is None else known.tail(rows)
     matrix = load_matrix(store.features_dir(), variant.symbol, features, known["timestamp"])
     X = matrix[list(features)].to_numpy(np.float32)
     y = known["label"].to_numpy(np.int64)
@@ -123,7 +147,7 @@ def register_champions(
     cards = []
     for variant_id in variant_ids:
         variant = Variant.from_id(variant_id)
-        booster, X = _train(store, variant, features, seed)
+        booster, X = train_small(store, variant, features, seed)
         cards.append(
             ModelCard(
                 name=model_name(

@@ -12,7 +12,6 @@ agrees with every live row to the last bit of its probabilities. The benchmark
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil
@@ -44,20 +43,10 @@ def _real_rows() -> dict[str, list[list[Any]]]:
         if os.environ.get("CI"):
             pytest.fail(f"{REAL} is missing (CI must have the real data)")
         pytest.skip(f"{REAL} is not present")
-    out = {}
-    for symbol in SYMBOLS:
-        rows = json.loads(gzip.decompress((REAL / f"{symbol}-1h.json.gz").read_bytes()))
-        out[symbol] = rows
-    start = out["BTCUSDT"][-HISTORY][0]
-    return {s: [r for r in rows if r[0] >= start] for s, rows in out.items()}
+    return inference_run.real_kline_rows(REAL, SYMBOLS, HISTORY)
 
 
-def _write(folder: Path, rows: dict[str, list[list[Any]]], before_ms: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for symbol, items in rows.items():
-        kept = [r for r in items if r[0] < before_ms]
-        (folder / f"{symbol}-1h.json.gz").write_bytes(gzip.compress(json.dumps(kept).encode()))
-    return folder
+_write = inference_run.write_kline_rows
 
 
 def test_live_follow_over_replayed_real_bars_equals_batch(tmp_path: Path, base_run: Path) -> None:
