@@ -33,22 +33,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 
 from _bench import load_average, machine
 from swingml import parted
 from swingml.config import Config, load_config
-from swingml.features.matrix import feature_names, read_metadata
+from swingml.features.matrix import read_metadata
 from swingml.inference import live as live_events
 from swingml.pipeline import StageContext, run_stage
-from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
 from swingml.stages.predict import batch
 from swingml.stages.predict_live import LiveSession, cycle
 from swingml.store import RunStore
 from swingml.targets.grid import Variant, load_variant
-from swingml.targets.guard import guard_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 BINANCE = ROOT.parent / "shared" / "data" / "binance"
@@ -88,33 +85,13 @@ def config_for(run_dir: Path, data_dir: Path, url: str, *sets: str) -> Config:
 
 def champions(ctx: StageContext, per_model: int, seed: int = 7) -> int:
     """Train and register one small champion per main variant (36) on ``per_model`` features."""
-    fdir = ctx.store.features_dir()
-    usable, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
-    rng = np.random.default_rng(seed)
-    cards = []
-    for symbol in SYMBOLS:
-        for w in WINDOWS:
-            for side in ("high", "low"):
-                variant = Variant(symbol, w, f"{side}_breakout", 1.0, 1.0)
-                names = sorted(rng.choice(usable, size=min(per_model, len(usable)), replace=False))
-                booster, X = inference_run.train_small(ctx.store, variant, names, seed, 3000)
-                cards.append(
-                    ModelCard(
-                        variant.main_id,
-                        booster,
-                        variant.id,
-                        {"num_leaves": 15},
-                        names,
-                        "bench-live",
-                        {"holdout_macro_ap": 0.5},
-                        pd.DataFrame(X[:3], columns=names),
-                    )
-                )
-    section = ctx.config.registry
-    MlflowRegistry.for_run(
-        section.tracking_uri, section.registry_uri, section.experiment, ctx.store.root
-    ).register(cards)
-    return len(cards)
+    ids = [
+        Variant(symbol, w, f"{side}_breakout", 1.0, 1.0).id
+        for symbol in SYMBOLS
+        for w in WINDOWS
+        for side in ("high", "low")
+    ]
+    return inference_run.register_champions(ctx, ids, seed, per_model=per_model, rows=3000)
 
 
 def timed_cycles(ctx: StageContext, count: int, session: LiveSession | None) -> list[float]:

@@ -134,20 +134,31 @@ def train_small(
 
 
 def register_champions(
-    ctx: StageContext, variant_ids: Sequence[str] = MODELS, seed: int = 7
-) -> None:
-    """Train a small model per variant on every stored feature and register it as champion.
+    ctx: StageContext,
+    variant_ids: Sequence[str] = MODELS,
+    seed: int = 7,
+    per_model: int | None = None,
+    rows: int | None = None,
+) -> int:
+    """Train a small model per variant and register it as champion; the number registered.
 
-    The registry adds no version for a model identical to the one it holds, so a test that needs
-    a new version passes another ``seed``.
+    Each model reads every stored feature, or ``per_model`` of them drawn at random, and trains
+    on its last ``rows`` labelled events (all when None). The registry adds no version for a
+    model identical to the one it holds, so a test that needs a new version passes another
+    ``seed``.
     """
     store = ctx.store
     fdir = store.features_dir()
-    features, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
+    usable, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
+    rng = np.random.default_rng(seed)
     cards = []
     for variant_id in variant_ids:
         variant = Variant.from_id(variant_id)
-        booster, X = train_small(store, variant, features, seed)
+        features = usable
+        if per_model is not None:
+            drawn = rng.choice(usable, size=min(per_model, len(usable)), replace=False)
+            features = sorted(str(name) for name in drawn)
+        booster, X = train_small(store, variant, features, seed, rows)
         cards.append(
             ModelCard(
                 name=model_name(
@@ -168,6 +179,7 @@ def register_champions(
         section.tracking_uri, section.registry_uri, section.experiment, store.root
     )
     registry.register(cards)
+    return len(cards)
 
 
 def build(root: Path) -> Path:
