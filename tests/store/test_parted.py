@@ -110,3 +110,19 @@ def test_a_writer_killed_at_any_moment_leaves_whole_rows_once(tmp_path: Path) ->
     parted.append(path, bars(start, 1))  # the next append clears what a kill left half-written
     assert not [p.name for p in parted.parts_dir(path).iterdir() if p.name.startswith(".")]
     assert hours(path) == list(range(start + 1))
+
+
+def test_rundiff_compares_a_parted_table_by_its_rows_not_its_layout(tmp_path: Path) -> None:
+    from swingml.rundiff import differences, outputs
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root in (a, b):
+        (root / "candles").mkdir(parents=True)
+    parted.write_compacted(a / "candles" / "BTCUSDT.parquet", bars(0, 50))
+    parted.write_compacted(b / "candles" / "BTCUSDT.parquet", bars(0, 40))
+    for hour in range(40, 50):  # the same rows, as a base and appended parts
+        parted.append(b / "candles" / "BTCUSDT.parquet", bars(hour, 1))
+    assert outputs(a) == outputs(b) == ["candles/BTCUSDT.parquet"]
+    assert differences(a, b) == []
+    parted.append(b / "candles" / "BTCUSDT.parquet", bars(50, 1))
+    assert len(differences(a, b)) == 1
