@@ -23,7 +23,6 @@ Writes docs/benchmarks/live.md.
 from __future__ import annotations
 
 import argparse
-import gzip
 import io
 import json
 import shutil
@@ -34,22 +33,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
-import numpy as np
 import pandas as pd
 from rich.console import Console
 
 from _bench import load_average, machine
+from swingml import parted
 from swingml.config import Config, load_config
-from swingml.features.matrix import feature_names, load_matrix, read_metadata
+from swingml.features.matrix import read_metadata
 from swingml.inference import live as live_events
+from swingml.loading import load_variant
 from swingml.pipeline import StageContext, run_stage
-from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard
 from swingml.stages.predict import batch
 from swingml.stages.predict_live import LiveSession, cycle
 from swingml.store import RunStore
-from swingml.targets.grid import Variant, load_variant
-from swingml.targets.guard import guard_inputs
+from swingml.targets.grid import Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 BINANCE = ROOT.parent / "shared" / "data" / "binance"
@@ -58,25 +55,18 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 WINDOWS = (2, 3, 5, 10, 20, 50)
 HOUR_MS = 3_600_000
 sys.path.insert(0, str(ROOT / "tests" / "data"))
+sys.path.insert(0, str(ROOT / "tests" / "inference"))
 
 import exchange as ex  # noqa: E402  (the tests' loopback exchange, made importable just above)
+import inference_run  # noqa: E402  (the inference tests' run helpers, likewise)
 
 
 def real_rows(bars: int) -> dict[str, list[list[Any]]]:
     """The last ``bars`` kline rows of each real file (by BTC's time axis)."""
-    out = {}
-    for symbol in SYMBOLS:
-        out[symbol] = json.loads(gzip.decompress((BINANCE / f"{symbol}-1h.json.gz").read_bytes()))
-    start = out["BTCUSDT"][-bars][0]
-    return {s: [r for r in rows if r[0] >= start] for s, rows in out.items()}
+    return inference_run.real_kline_rows(BINANCE, SYMBOLS, bars)
 
 
-def write_rows(folder: Path, rows: dict[str, list[list[Any]]], before_ms: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for symbol, items in rows.items():
-        kept = [r for r in items if r[0] < before_ms]
-        (folder / f"{symbol}-1h.json.gz").write_bytes(gzip.compress(json.dumps(kept).encode()))
-    return folder
+write_rows = inference_run.write_kline_rows
 
 
 def context(config: Config) -> StageContext:
@@ -96,47 +86,13 @@ def config_for(run_dir: Path, data_dir: Path, url: str, *sets: str) -> Config:
 
 def champions(ctx: StageContext, per_model: int, seed: int = 7) -> int:
     """Train and register one small champion per main variant (36) on ``per_model`` features."""
-    fdir = ctx.store.features_dir()
-    usable, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
-    rng = np.random.default_rng(seed)
-    cards = []
-    for symbol in SYMBOLS:
-        for w in WINDOWS:
-            for side in ("high", "low"):
-                variant = Variant(symbol, w, f"{side}_breakout", 1.0, 1.0)
-                names = sorted(rng.choice(usable, size=min(per_model, len(usable)), replace=False))
-                events = load_variant(ctx.store, variant)
-                known = events[events["label"].notna()].tail(3000)
-                matrix = load_matrix(fdir, symbol, names, known["timestamp"])
-                X = matrix[names].to_numpy(np.float32)
-                y = known["label"].to_numpy(np.int64)
-                params = {
-                    "objective": "multiclass",
-                    "num_class": 3,
-                    "num_leaves": 15,
-                    "learning_rate": 0.1,
-                    "verbosity": -1,
-                    "num_threads": 1,
-                    "seed": seed,
-                }
-                booster = lgb.train(params, lgb.Dataset(X, y, feature_name=names), 30)
-                cards.append(
-                    ModelCard(
-                        variant.main_id,
-                        booster,
-                        variant.id,
-                        {"num_leaves": 15},
-                        names,
-                        "bench-live",
-                        {"holdout_macro_ap": 0.5},
-                        pd.DataFrame(X[:3], columns=names),
-                    )
-                )
-    section = ctx.config.registry
-    MlflowRegistry.for_run(
-        section.tracking_uri, section.registry_uri, section.experiment, ctx.store.root
-    ).register(cards)
-    return len(cards)
+    ids = [
+        Variant(symbol, w, f"{side}_breakout", 1.0, 1.0).id
+        for symbol in SYMBOLS
+        for w in WINDOWS
+        for side in ("high", "low")
+    ]
+    return inference_run.register_champions(ctx, ids, seed, per_model=per_model, rows=3000)
 
 
 def timed_cycles(ctx: StageContext, count: int, session: LiveSession | None) -> list[float]:
@@ -212,7 +168,7 @@ def replay_check(
     live_rows = pd.concat([store.read(m) for m in store.models()], ignore_index=True)
     live_rows = live_rows[live_rows["source"] == "live"]
     last = int(
-        pd.read_parquet(run_dir / "candles" / "BTCUSDT.parquet")["timestamp"].iloc[-1].value
+        parted.read_frame(run_dir / "candles" / "BTCUSDT.parquet")["timestamp"].iloc[-1].value
         // 1_000_000
     )
     full = write_rows(run_dir.parent / "full", rows, last + 1)

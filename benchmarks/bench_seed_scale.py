@@ -212,8 +212,9 @@ def seed_events(root: Path) -> dict[str, int]:
     import numpy as np
 
     from swingml.config import load_config
+    from swingml.loading import load_variant
     from swingml.splits import holdout_cutoff, span_of
-    from swingml.targets.grid import load_variant, variants
+    from swingml.targets.grid import variants
 
     run = root / "seed-events"
     sets = overrides(1.0, "tiny", 1.0, sample=False)
@@ -335,8 +336,9 @@ def _largest_variant(config: Any, store: Any, dev: Any) -> tuple[Any, int]:
     """The grid's variant with the most usable development events, and that count."""
     import numpy as np
 
+    from swingml.loading import load_variant
     from swingml.splits import development_mask
-    from swingml.targets.grid import load_variant, variants
+    from swingml.targets.grid import variants
 
     best: tuple[Any, int] = (None, -1)
     for variant in variants(config):
@@ -877,10 +879,10 @@ def usable_events(run: Path, sets: list[str]) -> tuple[dict[str, int], dict[str,
     import numpy as np
 
     from swingml.config import load_config
-    from swingml.loading import development
+    from swingml.loading import development, load_variant
     from swingml.splits import development_mask
     from swingml.store import RunStore
-    from swingml.targets.grid import load_variant, variants
+    from swingml.targets.grid import variants
 
     config = load_config("grid-2160", (), sets, run)
     store = RunStore(run)

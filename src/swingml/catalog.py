@@ -97,6 +97,7 @@ _DATASETS = (
         "targets",
         key=Record(("targets", "{symbol}"), carrier="targets_meta"),
     ),
+    Dataset("candle_parts", "candles/{symbol}.parts/{part}.parquet", "parquet", "predict"),
     Dataset("targets_summary", "targets/summary.parquet", "parquet", "targets"),
     Dataset(
         "targets_meta",

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from swingml import parted
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
@@ -59,7 +60,7 @@ class Development:
 def candles_file(store: RunStore, symbol: str) -> Path:
     """The path of a symbol's candles; a missing file is bad input naming the command to run."""
     path = store.candles_path(symbol)
-    if not path.is_file():
+    if not parted.exists(path):
         raise BadInputError(
             str(path),
             f"no candles for {symbol}",
@@ -74,9 +75,9 @@ def development(config: Config, store: RunStore) -> Development:
     prints: dict[str, str] = {}
     for symbol in config.data.symbols:
         path = candles_file(store, symbol)
-        column = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
+        column = parted.read_frame(path, ["timestamp"])["timestamp"]
         bars[symbol] = pd.DatetimeIndex(column)
-        prints[f"candles/{symbol}"] = file_fingerprint(path)
+        prints[f"candles/{symbol}"] = parted.fingerprint(path)
     first, last = span_of(pd.Series(index) for index in bars.values())
     cutoff = holdout_cutoff(first, last, config.split.holdout_fraction)
     return Development(cutoff, bars, prints)
@@ -184,10 +185,10 @@ def load_inputs(config: Config, store: RunStore) -> Inputs:
         candles = store.candles_path(symbol)
         targets = store.targets_path(symbol)
         for path, what in ((candles, "swingml data"), (targets, "swingml targets")):
-            if not path.is_file():
+            if not (parted.exists(path) if path == candles else path.is_file()):
                 raise BadInputError(str(path), f"missing for {symbol}", f"run `{what}` first")
-        stamps.append(pd.read_parquet(candles, columns=["timestamp"])["timestamp"])
-        parts[f"candles/{symbol}"] = file_fingerprint(candles)
+        stamps.append(parted.read_frame(candles, ["timestamp"])["timestamp"])
+        parts[f"candles/{symbol}"] = parted.fingerprint(candles)
         parts[f"targets/{symbol}"] = file_fingerprint(targets)
     # Feature values are a function of the candles (fingerprinted above) and of the feature
     # definitions, which the metadata lists; hashing it is enough and costs nothing.
@@ -230,7 +231,7 @@ def _symbol_matrix(
     """
     store = RunStore(root)
     candles = pd.DatetimeIndex(
-        pd.read_parquet(store.candles_path(symbol), columns=["timestamp"])["timestamp"]
+        parted.read_frame(store.candles_path(symbol), ["timestamp"])["timestamp"]
     )
     frame = load_matrix(store.features_dir(), symbol, list(features))
     at = pd.DatetimeIndex(frame["timestamp"]).get_indexer(candles)

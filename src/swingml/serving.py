@@ -1,11 +1,14 @@
 """What batch and live serving share: the run's prediction store, the registry champions are
-served from, and each model's line of the stages' report."""
+served from, and each model's line of the stages' report — gathered in one ``Serving`` object
+that ``predict batch`` and ``predict live`` both use."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 from rich import box
 from rich.table import Table
 
@@ -87,3 +90,53 @@ def print_models(ctx: StageContext, title: str, rows: Mapping[str, Mapping[str, 
             str(item["rows_differing"]),
         )
     ctx.console.print(table)
+
+
+@dataclass
+class Serving:
+    """One ``swingml predict`` command's serving: its store, its registry and the report of what
+    it appended (per model and in total), printed and returned as the stage's details."""
+
+    ctx: StageContext
+    predictions: PredictionStore
+    total: AppendReport = field(default_factory=AppendReport)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: StageContext) -> Serving:
+        return cls(ctx, prediction_store(ctx.store))
+
+    def registry(self) -> MlflowRegistry:
+        return open_registry(self.ctx.config, self.ctx.store)
+
+    def by_symbol(self, champions: Sequence[Champion]) -> dict[str, list[Champion]]:
+        """The champions of each configured symbol."""
+        return by_symbol(champions, self.ctx.config.data.symbols)
+
+    @staticmethod
+    def columns(champions: Sequence[Champion]) -> list[str]:
+        """Every feature any of ``champions`` reads, in first-seen order."""
+        return union([c.features for c in champions])
+
+    def append(
+        self, champion: Champion, rows: pd.DataFrame, events: int, compact: bool = False
+    ) -> AppendReport:
+        """Append ``champion``'s prediction rows once and record them in the report."""
+        report = self.predictions.append(champion.name, rows, compact=compact)
+        self.record(champion, events, report)
+        return report
+
+    def record(self, champion: Champion, events: int, report: AppendReport) -> None:
+        self.total += report
+        self.models[champion.name] = model_entry(champion, events, report)
+
+    def finish(self, title: str) -> dict[str, Any]:
+        """Print the per-model table (and any live != batch warning); the report's details."""
+        print_models(self.ctx, title, self.models)
+        warn_differing(self.ctx, self.total)
+        return {
+            "store": str(self.predictions.folder),
+            "models_predicted": len(self.models),
+            **report_dict(self.total),
+            "models": self.models,
+        }

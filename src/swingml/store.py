@@ -8,6 +8,7 @@ are written by the parent process only.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -44,6 +45,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, busy: Exception) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` for the block; raise ``busy`` at once if another
+    process holds it (a second run does nothing instead of waiting or interleaving writes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
@@ -173,11 +190,12 @@ class RunStore:
         record = catalog.CATALOG[name].candles
         if record is None:
             raise ValueError(f"dataset {name} records no candle fingerprints in the catalog")
+        from swingml import parted  # parted builds on this module
+
         for symbol in symbols:
             path = self.candles_path(symbol)
-            if not path.is_file() or self.recorded(record, name, symbol=symbol) != file_fingerprint(
-                path
-            ):
+            recorded = self.recorded(record, name, symbol=symbol)
+            if not parted.exists(path) or recorded != parted.fingerprint(path):
                 return False
         return True
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 
 import inference_run
 
+from swingml import parted
 from swingml.data.frame import timestamps_ms
 from swingml.features.matrix import feature_names, load_matrix, read_metadata
 from swingml.features.plan import make_plan, plan_spec
@@ -92,7 +93,7 @@ def test_live_features_equal_the_rebuilt_store_to_the_last_bit(
     names = feature_names(fdir)
     plan = make_plan(plan_spec(config))
     columns = resolve_columns(plan, read_metadata(fdir), names, config.data.symbols)
-    candles = {s: pd.read_parquet(store.candles_path(s)) for s in config.data.symbols}
+    candles = {s: parted.read_frame(store.candles_path(s)) for s in config.data.symbols}
     for symbol in config.data.symbols:
         stamps = timestamps_ms(candles[symbol])[BASE:]
         values, read = compute_at(

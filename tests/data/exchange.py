@@ -11,8 +11,6 @@ with the call count first) lets a test act between two cycles, e.g. promote a ch
 
 from __future__ import annotations
 
-import http.server
-import json
 import threading
 import time
 import urllib.parse
@@ -20,6 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import loopback
+from loopback import QuietHandler
 
 
 @dataclass
@@ -69,23 +70,12 @@ class Exchange:
         return [entry for entry in self.log if entry[1].startswith(path)]
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     exchange: ClassVar[Exchange]
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
+    _send = QuietHandler.send_json
 
-    def _send(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        blob = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(blob)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(blob)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802  (the name http.server dispatches GET to)
         ex = self.exchange
         parts = urllib.parse.urlsplit(self.path)
         queued = ex.faults.get(parts.path, [])
@@ -113,17 +103,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def serve(exchange: Exchange) -> Iterator[Exchange]:
     """Run the emulator on 127.0.0.1 (a free port) for the block; ``exchange.url`` is its base."""
-    handler = type("ExchangeHandler", (_Handler,), {"exchange": exchange})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    exchange.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with loopback.serve(_Handler, "exchange", exchange):
         yield exchange
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def kline_rows(frame: Any, interval_ms: int) -> list[list[Any]]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import loopback
 import pytest
+from loopback import QuietHandler
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 MONTHS = ("2024-01", "2024-02", "2024-03")
@@ -35,15 +35,12 @@ class Served:
         return [entry for entry in self.log if entry[0].endswith(".zip")]
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     """GET with Range support and scripted faults: '500', 'cut' (close mid-body), 'norange'."""
 
     served: ClassVar[Served]
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output quiet."""
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802  (the name http.server dispatches GET to)
         served = self.served
         served.log.append((self.path, self.headers.get("Range")))
         body = served.files.get(self.path)
@@ -116,17 +113,8 @@ def archives() -> dict[str, bytes]:
 def server(archives: dict[str, bytes]) -> Iterator[Served]:
     """A ThreadingHTTPServer on 127.0.0.1 (random port) serving the archives."""
     served = Served(files=dict(archives))
-    handler = type("ScriptedHandler", (Handler,), {"served": served})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    served.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with loopback.serve(Handler, "served", served):
         yield served
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def _fetch_args(run_dir: Path, data_dir: Path, url: str, *extra: str) -> list[str]:

@@ -10,10 +10,13 @@ through ``inference.new_candles_dir`` folders.
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -67,6 +70,25 @@ def write_candles(
     return folder
 
 
+def real_kline_rows(folder: Path, symbols: Sequence[str], bars: int) -> dict[str, list[list[Any]]]:
+    """The last ``bars`` rows (by the first symbol's time axis) of each real ``<SYMBOL>-1h.json.gz``
+    kline file in ``folder``."""
+    out = {}
+    for symbol in symbols:
+        out[symbol] = json.loads(gzip.decompress((folder / f"{symbol}-1h.json.gz").read_bytes()))
+    start = out[symbols[0]][-bars][0]
+    return {s: [r for r in rows if r[0] >= start] for s, rows in out.items()}
+
+
+def write_kline_rows(folder: Path, rows: dict[str, list[list[Any]]], before_ms: int) -> Path:
+    """Serve the kline rows opened before ``before_ms`` as ``<SYMBOL>-1h.json.gz`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for symbol, items in rows.items():
+        kept = [r for r in items if r[0] < before_ms]
+        (folder / f"{symbol}-1h.json.gz").write_bytes(gzip.compress(json.dumps(kept).encode()))
+    return folder
+
+
 def config_for(run_dir: Path, data_dir: Path, *sets: str) -> Config:
     """The test config: integration-test profile on ``data_dir``, in ``run_dir``."""
     overrides = [f"data.dir={data_dir}", *TEST_SETS, *sets]
@@ -87,11 +109,13 @@ def cli_args(run_dir: Path, data_dir: Path, *sets: str) -> list[str]:
     return args
 
 
-def _train(
-    store: RunStore, variant: Variant, features: Sequence[str], seed: int
+def train_small(
+    store: RunStore, variant: Variant, features: Sequence[str], seed: int, rows: int | None = None
 ) -> tuple[lgb.Booster, np.ndarray]:
+    """A small LightGBM model of ``variant`` on ``features`` (its last ``rows`` labelled events)."""
     events = load_variant(store, variant)
     known = events[events["label"].notna()]
+    known = known if rows is None else known.tail(rows)
     matrix = load_matrix(store.features_dir(), variant.symbol, features, known["timestamp"])
     X = matrix[list(features)].to_numpy(np.float32)
     y = known["label"].to_numpy(np.int64)
@@ -111,20 +135,31 @@ def _train(
 
 
 def register_champions(
-    ctx: StageContext, variant_ids: Sequence[str] = MODELS, seed: int = 7
-) -> None:
-    """Train a small model per variant on every stored feature and register it as champion.
+    ctx: StageContext,
+    variant_ids: Sequence[str] = MODELS,
+    seed: int = 7,
+    per_model: int | None = None,
+    rows: int | None = None,
+) -> int:
+    """Train a small model per variant and register it as champion; the number registered.
 
-    The registry adds no version for a model identical to the one it holds, so a test that needs
-    a new version passes another ``seed``.
+    Each model reads every stored feature, or ``per_model`` of them drawn at random, and trains
+    on its last ``rows`` labelled events (all when None). The registry adds no version for a
+    model identical to the one it holds, so a test that needs a new version passes another
+    ``seed``.
     """
     store = ctx.store
     fdir = store.features_dir()
-    features, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
+    usable, _ = guard_inputs(feature_names(fdir), read_metadata(fdir))
+    rng = np.random.default_rng(seed)
     cards = []
     for variant_id in variant_ids:
         variant = Variant.from_id(variant_id)
-        booster, X = _train(store, variant, features, seed)
+        features = usable
+        if per_model is not None:
+            drawn = rng.choice(usable, size=min(per_model, len(usable)), replace=False)
+            features = sorted(str(name) for name in drawn)
+        booster, X = train_small(store, variant, features, seed, rows)
         cards.append(
             ModelCard(
                 name=model_name(
@@ -145,6 +180,7 @@ def register_champions(
         section.tracking_uri, section.registry_uri, section.experiment, store.root
     )
     registry.register(cards)
+    return len(cards)
 
 
 def build(root: Path) -> Path:

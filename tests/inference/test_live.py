@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from swingml import parted
 from swingml.cli import app
 from swingml.data.frame import timestamps_ms, to_arrow
 from swingml.inference.store import PredictionStore
@@ -54,7 +55,7 @@ def test_live_appends_the_new_bars_and_predicts_exactly_the_new_events(
     market = inference_run.market()
     store = RunStore(run_dir)
     for symbol, frame in market.items():
-        candles = pd.read_parquet(store.candles_path(symbol))
+        candles = parted.read_frame(store.candles_path(symbol))
         pd.testing.assert_frame_equal(candles, frame.iloc[: BASE + 120].reset_index(drop=True))
     # the events the targets stage finds after the base run's last bar, on the grown candles
     ctx = inference_run.context(inference_run.config_for(run_dir, data_dir))
@@ -178,7 +179,7 @@ def test_live_only_goes_as_far_as_every_symbol_has_reached(
     stamps = timestamps_ms(market["BTCUSDT"])
     predictions = PredictionStore(run_dir / "predictions")
     assert predictions.watermarks()["BTCUSDT"] == int(stamps[BASE + 3])
-    assert len(pd.read_parquet(RunStore(run_dir).candles_path("BTCUSDT"))) == BASE + 10
+    assert len(parted.read_frame(RunStore(run_dir).candles_path("BTCUSDT"))) == BASE + 10
     rest = inference_run.write_candles(tmp_path / "rest", BASE + 10, BASE)
     assert _live(run_dir, data_dir, rest)[0] == 0
     assert predictions.watermarks()["BTCUSDT"] == int(stamps[BASE + 9])

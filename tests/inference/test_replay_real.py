@@ -12,7 +12,6 @@ agrees with every live row to the last bit of its probabilities. The benchmark
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from swingml import parted
 from swingml.cli import app
 from swingml.inference.store import PredictionStore
 from swingml.loading import load_variant
@@ -44,20 +44,10 @@ def _real_rows() -> dict[str, list[list[Any]]]:
         if os.environ.get("CI"):
             pytest.fail(f"{REAL} is missing (CI must have the real data)")
         pytest.skip(f"{REAL} is not present")
-    out = {}
-    for symbol in SYMBOLS:
-        rows = json.loads(gzip.decompress((REAL / f"{symbol}-1h.json.gz").read_bytes()))
-        out[symbol] = rows
-    start = out["BTCUSDT"][-HISTORY][0]
-    return {s: [r for r in rows if r[0] >= start] for s, rows in out.items()}
+    return inference_run.real_kline_rows(REAL, SYMBOLS, HISTORY)
 
 
-def _write(folder: Path, rows: dict[str, list[list[Any]]], before_ms: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for symbol, items in rows.items():
-        kept = [r for r in items if r[0] < before_ms]
-        (folder / f"{symbol}-1h.json.gz").write_bytes(gzip.compress(json.dumps(kept).encode()))
-    return folder
+_write = inference_run.write_kline_rows
 
 
 def test_live_follow_over_replayed_real_bars_equals_batch(tmp_path: Path, base_run: Path) -> None:
@@ -90,7 +80,7 @@ def test_live_follow_over_replayed_real_bars_equals_batch(tmp_path: Path, base_r
     # stored candles: exactly the real closed bars (never the one in progress)
     full_dir = _write(tmp_path / "full", rows, last + 1)
     for symbol in SYMBOLS:
-        stored = pd.read_parquet(run_dir / "candles" / f"{symbol}.parquet")
+        stored = parted.read_frame(run_dir / "candles" / f"{symbol}.parquet")
         stamps = pd.DatetimeIndex(stored["timestamp"]).as_unit("ms").asi8
         assert stamps[-1] <= last
         real = [r for r in rows[symbol] if r[0] <= last]

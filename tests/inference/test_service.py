@@ -19,6 +19,7 @@ import inference_run
 import pandas as pd
 from typer.testing import CliRunner
 
+from swingml import parted
 from swingml.cli import app
 from swingml.data.frame import timestamps_ms
 from swingml.inference.store import PredictionStore
@@ -90,7 +91,7 @@ def test_follow_serves_a_champion_promoted_mid_stream_and_survives_a_failed_cycl
     ms = pd.DatetimeIndex(rows["timestamp"]).as_unit("ms").asi8
     assert set(rows.loc[ms <= promoted_after, "version"]) <= {"1"}
     assert set(rows.loc[ms > promoted_after, "version"]) == {"2"}
-    candles = pd.read_parquet(run_dir / "candles" / "BTCUSDT.parquet")
+    candles = parted.read_frame(run_dir / "candles" / "BTCUSDT.parquet")
     pd.testing.assert_frame_equal(
         candles, market["BTCUSDT"].iloc[: BASE + cycles].reset_index(drop=True)
     )  # every closed bar, never the one in progress
@@ -151,7 +152,7 @@ def test_sigterm_stops_follow_between_cycles(run_dir: Path, data_dir: Path) -> N
     entry = _entry(run_dir)
     store = PredictionStore(run_dir / "predictions")
     marks = store.watermarks()
-    candles = pd.read_parquet(run_dir / "candles" / "BTCUSDT.parquet")
+    candles = parted.read_frame(run_dir / "candles" / "BTCUSDT.parquet")
     assert entry["health"] in ("ok", "alert") and marks["BTCUSDT"] == int(
         timestamps_ms(candles)[-1]
     )  # the last cycle finished: candles, predictions and watermark agree

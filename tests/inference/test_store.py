@@ -45,11 +45,10 @@ def test_append_adds_each_key_once_and_a_repeat_leaves_the_file_untouched(
 ) -> None:
     first = store.append(MODEL, rows("1", [0, 1, 2]))
     assert (first.written, first.present) == (3, 0)
-    path = store.path(MODEL)
-    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in store.files(MODEL)}
     again = store.append(MODEL, rows("1", [0, 1, 2]))
     assert (again.written, again.present, again.differing) == (0, 3, 0)
-    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in store.files(MODEL)} == before
     partly = store.append(MODEL, rows("1", [2, 3]))
     assert (partly.written, partly.present) == (1, 1)
     assert len(store.read(MODEL)) == 4
@@ -114,3 +113,26 @@ def test_watermarks_round_trip(store: PredictionStore) -> None:
     store.set_watermarks({"BTCUSDT": 1_704_067_200_000})
     assert store.watermarks() == {"BTCUSDT": 1_704_067_200_000}
     assert store.models() == []
+
+
+def test_live_appends_leave_the_batch_file_alone_and_batch_compacts_them(
+    store: PredictionStore,
+) -> None:
+    store.append(MODEL, rows("1", list(range(100))), compact=True)  # batch fills the store
+    base = store.path(MODEL)
+    before = base.read_bytes()
+    for hour in range(100, 110):  # live: one new row a cycle
+        live = rows("1", [hour], label=None).assign(source="live")
+        assert store.append(MODEL, live).written == 1
+    assert base.read_bytes() == before  # the history is never rewritten by a live append
+    assert len(store.files(MODEL)) <= 1 + 4  # base + O(log appends) parts
+    stored = store.read(MODEL)
+    assert stored["timestamp"].dt.hour.tolist()[-10:] == [(100 + h) % 24 for h in range(10)]
+    assert len(stored) == 110 and not stored.duplicated(["version", "timestamp"]).any()
+    assert store.read(MODEL, since_ms=int(stored["timestamp"].iloc[105].value // 10**6)).equals(
+        stored.iloc[105:].reset_index(drop=True)
+    )
+    again = store.append(MODEL, rows("1", list(range(110))), compact=True)
+    assert (again.written, again.present, again.labels_resolved) == (0, 110, 10)
+    assert store.files(MODEL) == [base] and store.models() == [MODEL]
+    assert store.read(MODEL)["label"].notna().all()

@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from swingml import parted
 from swingml.catalog import CATALOG
 from swingml.data.symbols import short_name
 from swingml.features import compute, cross_coin
 from swingml.features import timeframes as tf
 from swingml.features.plan import FEATURE_CODE_VERSION, Column, FeaturePlan, make_plan
-from swingml.store import RunStore, atomic_path, combine_fingerprints, file_fingerprint
+from swingml.store import RunStore, atomic_path, combine_fingerprints
 
 BLOCK = CATALOG["features_block"]
 assert BLOCK.key is not None
@@ -178,14 +178,14 @@ def build_family(
 ) -> dict[str, Any]:
     """Task: compute and write one symbol's features of one family; returns figures.
 
-    Reads ``candles/<symbol>.parquet``; writes the family's blocks that are not current yet.
+    Reads the symbol's candles; writes the family's blocks that are not current yet.
     """
     start = time.perf_counter()
     store = RunStore(run_dir)
     candles_path = store.candles_path(symbol)
     plan = make_plan(spec)
     columns = plan.family_columns(family)
-    blocks = family_blocks(plan, store, symbol, family, block, file_fingerprint(candles_path))
+    blocks = family_blocks(plan, store, symbol, family, block, parted.fingerprint(candles_path))
     reused = [b.is_current() for b in blocks]
     where = {id(c): i for i, cols in enumerate(chunks(columns, block)) for c in cols}
     remaining = [len(b.names) for b in blocks]
@@ -194,7 +194,7 @@ def build_family(
     written = 0
     rows = 0
     if not all(reused):
-        candles = pd.read_parquet(candles_path)
+        candles = parted.read_frame(candles_path)
         rows = len(candles)
         stamps = pa.array(tf.timestamps_ms(candles), type=STAMP_TYPE)
         todo = [c for c in columns if not reused[where[id(c)]]]
@@ -225,14 +225,16 @@ def build_cross(
     store = RunStore(run_dir)
     plan = make_plan(spec)
     assert plan.cross is not None
-    inputs_fp = combine_fingerprints({s: file_fingerprint(store.candles_path(s)) for s in symbols})
+    inputs_fp = combine_fingerprints(
+        {s: parted.fingerprint(store.candles_path(s)) for s in symbols}
+    )
     blocks = cross_blocks(plan, store, symbols, block, inputs_fp)
     reused = [b.is_current() for b in blocks]
     written = 0
     if not all(reused):
         series = {}
         for s in symbols:
-            frame = pd.read_parquet(store.candles_path(s), columns=["timestamp", "close"])
+            frame = parted.read_frame(store.candles_path(s), ["timestamp", "close"])
             series[s] = (tf.timestamps_ms(frame), frame["close"].to_numpy(np.float64))
         stamps_ms, values = cross_coin.compute(series, plan.base_seconds * 1000, plan.cross)
         stamps = pa.array(stamps_ms, type=STAMP_TYPE)

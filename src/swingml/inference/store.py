@@ -1,18 +1,20 @@
-"""The prediction store: ``predictions/<model>.parquet``, append-once by (model, version, time).
+"""The prediction store: one append-once table per model, keyed by (model, version, time).
 
-One file per registered model, columns ``COLUMNS``. A row is written once and its probabilities
-never change: appending a row whose key is stored already adds nothing; its probabilities are
-compared with the stored ones and a difference is counted (that is how a batch run checks the
-live == batch law on real data). The one thing a later append may fill in is a label that was
-unknown when the row was written (a live prediction is made before its horizon has passed).
-Every write replaces the file atomically; ``locked()`` keeps two ``swingml predict`` commands
-off one store at the same time; ``_live.json`` holds live's per-symbol watermarks.
+Per registered model a parted Parquet table (``swingml.parted``): ``<model>.parquet`` plus the
+parts live cycles append in ``<model>.parts/``; columns ``COLUMNS``. A row is written once and its
+probabilities never change: appending a row whose key is stored already adds nothing; its
+probabilities are compared with the stored ones and a difference is counted (that is how a batch
+run checks the live == batch law on real data). The one thing a later append may fill in is a
+label that was unknown when the row was written (a live prediction is made before its horizon has
+passed). A live append reads only the stored rows in its own time span and writes its new rows
+as a part, so its cost does not grow with the history; ``predict batch`` compacts each table to
+one file. ``locked()`` keeps two ``swingml predict`` commands off one store at the same time;
+``_live.json`` holds live's per-symbol watermarks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from swingml import parted
 from swingml.errors import StageFailedError
-from swingml.store import read_json, write_json_atomic, write_parquet_atomic
+from swingml.store import exclusive_lock, read_json, write_json_atomic
 
 PROBA: tuple[str, ...] = ("p_neither", "p_breakout", "p_reversal")
 """Class probabilities in class order: 0 neither, 1 breakout, 2 reversal."""
@@ -108,33 +110,46 @@ def _version_order(values: pd.Series) -> np.ndarray:
 
 
 class PredictionStore:
-    """The ``predictions/`` folder of a run: one append-once Parquet file per model."""
+    """The ``predictions/`` folder of a run: one append-once parted Parquet table per model."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
     def path(self, model: str) -> Path:
-        """The file of one model's predictions."""
+        """The base file of one model's predictions (its parts lie beside it)."""
         if not _MODEL_NAME.match(model):
             raise ValueError(f"not a model name: {model!r}")
         return self.folder / f"{model}.parquet"
 
     def models(self) -> list[str]:
         """Models that have predictions stored, sorted."""
-        return sorted(p.stem for p in self.folder.glob("*.parquet") if not p.name.startswith("."))
+        names = {p.stem for p in self.folder.glob("*.parquet") if not p.name.startswith(".")}
+        names |= {p.stem for p in self.folder.glob("*.parts") if not p.name.startswith(".")}
+        return sorted(n for n in names if parted.exists(self.path(n)))
 
-    def read(self, model: str) -> pd.DataFrame:
-        """Every stored prediction of ``model`` (no rows if none), sorted by time then version."""
+    def files(self, model: str) -> list[Path]:
+        """The files holding ``model``'s rows (for readers that scan many models at once)."""
+        return parted.files(self.path(model))
+
+    def read(
+        self, model: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> pd.DataFrame:
+        """The stored predictions of ``model`` (those at ``since_ms..until_ms`` when given), sorted
+        by time then version; no rows if none."""
         path = self.path(model)
-        if not path.is_file():
+        if not parted.exists(path):
             return empty_frame()
-        return _from_arrow(pq.read_table(path, schema=SCHEMA))
+        table = parted.read(path, lo_ms=since_ms, hi_ms=until_ms)
+        frame = _from_arrow(table.cast(SCHEMA))
+        order = np.lexsort((_version_order(frame["version"]), stamps_ms(frame["timestamp"])))
+        return frame.iloc[order].reset_index(drop=True)
 
-    def append(self, model: str, rows: pd.DataFrame) -> AppendReport:
+    def append(self, model: str, rows: pd.DataFrame, compact: bool = False) -> AppendReport:
         """Add the rows whose (version, timestamp) is not stored yet; fill resolved labels.
 
-        ``rows`` has the store's ``COLUMNS``, all of ``model``, unique keys. The file is rewritten
-        (atomically) only when something changes, so a repeated append leaves it untouched.
+        ``rows`` has the store's ``COLUMNS``, all of ``model``, unique keys. Only the stored rows
+        in the rows' time span are read; new rows go to a part. Filling labels, or ``compact``
+        (batch), rewrites the model's table as one file; nothing is written when nothing changes.
         """
         missing = [c for c in COLUMNS if c not in rows.columns]
         if missing:
@@ -143,12 +158,14 @@ class PredictionStore:
             raise ValueError(f"prediction rows of another model than {model!r}")
         if not set(rows["source"]).issubset(SOURCES):
             raise ValueError(f"source must be one of {SOURCES}")
-        new_keys = pd.MultiIndex.from_arrays(
-            [rows["version"].astype(str).to_numpy(), stamps_ms(rows["timestamp"])]
-        )
+        new_ms = stamps_ms(rows["timestamp"])
+        new_keys = pd.MultiIndex.from_arrays([rows["version"].astype(str).to_numpy(), new_ms])
         if new_keys.has_duplicates:
             raise ValueError(f"duplicate (version, timestamp) keys in the rows for {model!r}")
-        stored = self.read(model)
+        if len(rows) == 0:
+            return AppendReport()
+        span = (None, None) if compact else (int(new_ms.min()), int(new_ms.max()))
+        stored = self.read(model, *span)
         old_keys = pd.MultiIndex.from_arrays(
             [stored["version"].astype(str).to_numpy(), stamps_ms(stored["timestamp"])]
         )
@@ -161,36 +178,38 @@ class PredictionStore:
         new_label = rows["label"].astype("Int8").to_numpy()[~fresh]
         fill = stored["label"].isna().to_numpy()[hits] & ~pd.isna(new_label)
         report = AppendReport(int(fresh.sum()), len(hits), differing, int(fill.sum()))
+        path = self.path(model)
+        if report.labels_resolved and not compact:
+            return self.append(model, rows, compact=True)  # labels change stored rows: rewrite
         if report.written == 0 and report.labels_resolved == 0:
+            if compact and parted.has_parts(path):
+                parted.write_compacted(path, _to_arrow(stored))
+            return report
+        added = rows.loc[fresh, list(COLUMNS)]
+        if not compact:
+            order = np.lexsort((_version_order(added["version"]), stamps_ms(added["timestamp"])))
+            parted.append(path, _to_arrow(added.iloc[order]))
             return report
         if report.labels_resolved:
             label = stored["label"].copy()
             label.iloc[hits[fill]] = new_label[fill]
             stored["label"] = label
-        added = rows.loc[fresh, list(COLUMNS)]
         parts = [f for f in (stored[list(COLUMNS)], added) if len(f)]
         merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         order = np.lexsort((_version_order(merged["version"]), stamps_ms(merged["timestamp"])))
-        write_parquet_atomic(self.path(model), _to_arrow(merged.iloc[order]))
+        parted.write_compacted(path, _to_arrow(merged.iloc[order]))
         return report
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the store's lock for the block; a second holder fails at once (cron-safe)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / LOCK_FILE
-        with path.open("a+") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StageFailedError(
-                    f"another `swingml predict` holds {path}; this run did nothing "
-                    "(the next scheduled run picks up where that one stops)"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        busy = StageFailedError(
+            f"another `swingml predict` holds {path}; this run did nothing "
+            "(the next scheduled run picks up where that one stops)"
+        )
+        with exclusive_lock(path, busy):
+            yield
 
     def watermarks(self) -> dict[str, int]:
         """Live's last processed bar per symbol (epoch ms); empty before the first live run."""

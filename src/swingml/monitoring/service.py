@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
 
+from swingml import parted
 from swingml.config import Config
 from swingml.features.matrix import load_matrix, symbol_timestamps
 from swingml.inference.champions import Champion, ChampionCache
@@ -99,12 +100,20 @@ def _read_inputs(store: RunStore, model: str, version: str) -> pd.DataFrame:
     return frame[frame["version"].astype(str) == version].reset_index(drop=True)
 
 
-def _labels(store: RunStore, config: Config, champion: Champion, rows: pd.DataFrame) -> pd.Series:
-    """The labels of ``rows`` (live predictions) as known now: stored, else from the candles."""
+def _labels(
+    store: RunStore,
+    config: Config,
+    champion: Champion,
+    rows: pd.DataFrame,
+    candles: pd.DataFrame | None = None,
+) -> pd.Series:
+    """The labels of ``rows`` (live predictions) as known now: stored, else from the candles
+    (``candles``: the symbol's candles a live cycle holds already; read when None)."""
     label = rows["label"].astype("Int8").reset_index(drop=True)
     if len(rows) == 0 or not bool(label.isna().any()):
         return label
-    candles = pd.read_parquet(store.candles_path(champion.variant.symbol))
+    if candles is None:
+        candles = parted.read_frame(store.candles_path(champion.variant.symbol))
     stamps = stamps_ms(candles["timestamp"])
     first = int(stamps_ms(rows["timestamp"]).min())
     horizon = champion.horizon(config.targets)
@@ -144,18 +153,25 @@ def figures_of(
     champion: Champion,
     holdout_ap: float | None,
     held: References | None = None,
+    candles: Mapping[str, pd.DataFrame] | None = None,
 ) -> ModelFigures:
-    """One champion's monitoring figures, from its stored references, inputs and predictions."""
+    """One champion's monitoring figures, from its stored references, inputs and predictions.
+
+    The live predictions read are those since the first row of the model's drift window (the
+    inputs of every live row are recorded there), so the read does not grow with the history.
+    """
     feature_refs, proba_refs = references_of(store, config, champion, held)
     inputs = _read_inputs(store, champion.name, champion.version)
-    stored = PredictionStore(store.path("predictions")).read(champion.name)
+    since = int(stamps_ms(inputs["timestamp"]).min()) if len(inputs) else None
+    stored = PredictionStore(store.path("predictions")).read(champion.name, since)
     mine = stored[
         (stored["version"].astype(str) == champion.version) & (stored["source"] == "live")
     ]
     mine = mine.tail(max(config.monitoring.window, config.monitoring.ap_window)).reset_index(
         drop=True
     )
-    labels = _labels(store, config, champion, mine)
+    held_candles = (candles or {}).get(champion.variant.symbol)
+    labels = _labels(store, config, champion, mine, held_candles)
     return assess(
         champion.name,
         champion.version,
@@ -331,6 +347,7 @@ def observe_cycle(
     inputs: Mapping[str, pd.DataFrame],
     details: Mapping[str, Any],
     held: References | None = None,
+    candles: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """After a live cycle: record its inputs and refresh the figures of the models that got rows.
 
@@ -343,7 +360,7 @@ def observe_cycle(
     for c in champions:
         references_of(ctx.store, config, c, held)
     figures = {
-        c.name: figures_of(ctx.store, config, c, holdout_ap(cache, c.name), held)
+        c.name: figures_of(ctx.store, config, c, holdout_ap(cache, c.name), held, candles)
         for c in champions
         if c.name in inputs
     }

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
+from swingml import parted
 from swingml.errors import BadInputError
-from swingml.inference.store import PROBA
+from swingml.inference.store import PROBA, PredictionStore
 from swingml.splits import holdout_cutoff, span_of
 from swingml.store import MANIFEST, SUMMARY, RunStore, read_json
 
@@ -97,8 +97,8 @@ def _candles(store: RunStore, symbols: list[str]) -> dict[str, pd.DataFrame]:
     out = {}
     for symbol in symbols:
         path = store.candles_path(symbol)
-        if path.is_file():
-            out[symbol] = pq.read_table(path, columns=["timestamp", "close"]).to_pandas()
+        if parted.exists(path):
+            out[symbol] = parted.read_frame(path, ["timestamp", "close"])
     return out
 
 
@@ -122,8 +122,8 @@ def _predictions(store: RunStore, data: RunData) -> None:
     folder = store.folder("predictions")
     if data.holdout is None or not folder.is_dir():
         return
-    paths = [folder / f"{name}.parquet" for name in data.holdout["main_id"]]
-    paths = [p for p in paths if p.is_file()]
+    stored = PredictionStore(folder)
+    paths = [p for name in data.holdout["main_id"] for p in stored.files(str(name))]
     if not paths:
         return
     columns = ["timestamp", "model", "version", *PROBA, "label", "source"]

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from swingml import parted
 from swingml.config.data import DataConfig
 from swingml.data.fetch import STATUSES, FetchResult, fetch_all, iter_status, plan
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
@@ -31,7 +31,7 @@ from swingml.data.synthetic import generate
 from swingml.data.validate import validate_candles
 from swingml.errors import BadInputError, StageFailedError
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import combine_fingerprints, file_fingerprint, write_parquet_atomic
+from swingml.store import combine_fingerprints, file_fingerprint
 
 SYNTHETIC_VERSION = 1
 """Bump when the synthetic generator changes: stored synthetic candles are then regenerated."""
@@ -94,7 +94,7 @@ def _load_checked(config: DataConfig, symbols: list[str], synthetic: bool) -> di
 
 def _write_candles(ctx: StageContext, checked: Mapping[str, Checked]) -> None:
     for symbol, item in checked.items():
-        write_parquet_atomic(ctx.store.candles_path(symbol), to_arrow(item.loaded.frame))
+        parted.write_compacted(ctx.store.candles_path(symbol), to_arrow(item.loaded.frame))
     ctx.store.write_manifest(
         ctx.config.model_dump(mode="json"),
         {f"{FINGERPRINT_PREFIX}{s}": item.fingerprint for s, item in checked.items()},
@@ -102,7 +102,7 @@ def _write_candles(ctx: StageContext, checked: Mapping[str, Checked]) -> None:
 
 
 def _stored_gaps(ctx: StageContext, symbol: str) -> GapReport:
-    frame = pd.read_parquet(ctx.store.candles_path(symbol), columns=["timestamp"])
+    frame = parted.read_frame(ctx.store.candles_path(symbol), ["timestamp"])
     return gap_report(timestamps_ms(frame), ctx.config.data.interval_seconds * 1000)
 
 

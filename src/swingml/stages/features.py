@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from swingml import parted
 from swingml.data.symbols import short_name
 from swingml.errors import BadInputError
 from swingml.features import generate
@@ -25,7 +26,7 @@ from swingml.loading import candles_file
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import RunStore, combine_fingerprints, file_fingerprint, write_json_atomic
+from swingml.store import RunStore, combine_fingerprints, write_json_atomic
 
 REQUIRED = ("timestamp", "open", "high", "low", "close", "volume")
 
@@ -34,8 +35,9 @@ def _check_candles(store: RunStore, symbol: str) -> int:
     """Rows of a symbol's candle file; a missing file or column is bad input."""
     path = candles_file(store, symbol)
     try:
-        schema = pq.read_schema(path)
-        rows = int(pq.read_metadata(path).num_rows)
+        files = parted.files(path)
+        schema = pq.read_schema(files[0])
+        rows = sum(int(pq.read_metadata(f).num_rows) for f in files)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInputError(
             str(path), f"not a readable Parquet file ({exc})", "re-run `swingml data prepare`"
@@ -90,7 +92,7 @@ def run(ctx: StageContext) -> StageOutcome:
     blocks = {
         s: generate.block_size(rows[s], config.features.block_columns, budget) for s in symbols
     }
-    fps = {s: file_fingerprint(store.candles_path(s)) for s in symbols}
+    fps = {s: parted.fingerprint(store.candles_path(s)) for s in symbols}
 
     # Resume is by block: a task whose blocks are all current is not run; one that runs rebuilds
     # only its blocks that are not, and never stands on a cached result (its outputs are files).

@@ -9,11 +9,10 @@ the prediction store's lock; a re-run of either adds nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from swingml import parted
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import to_arrow
 from swingml.data.load import load_symbol
@@ -21,25 +20,14 @@ from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
-from swingml.inference.store import AppendReport
 from swingml.loading import load_variant
 from swingml.pipeline import StageContext, StageOutcome, run_stage
-from swingml.serving import (
-    by_symbol,
-    model_entry,
-    open_registry,
-    prediction_store,
-    print_models,
-    report_dict,
-    union,
-    warn_differing,
-)
-from swingml.store import write_parquet_atomic
+from swingml.serving import Serving
 
 
-def _champions(ctx: StageContext) -> tuple[list[Champion], list[str]]:
+def _champions(ctx: StageContext, serving: Serving) -> tuple[list[Champion], list[str]]:
     metadata = read_metadata(ctx.store.features_dir())
-    registry = open_registry(ctx.config, ctx.store)
+    registry = serving.registry()
     champions, skipped = load_champions(
         registry,
         ctx.config.data.symbols,
@@ -78,6 +66,7 @@ def take_new_history(ctx: StageContext) -> dict[str, int]:
 
     A batch over a longer history so predicts it instead of ignoring it; a bar that contradicts
     a stored one is bad input (exit 2), and nothing is appended unless every symbol passes.
+    Candles that live cycles appended as parts are compacted into one file here.
     """
     config, store = ctx.config, ctx.store
     if config.data.dir is None:
@@ -86,15 +75,17 @@ def take_new_history(ctx: StageContext) -> dict[str, int]:
     merged: dict[str, Merged] = {}
     for symbol in symbols:
         path = store.candles_path(symbol)
-        if not path.is_file():
+        if not parted.exists(path):
             raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml run` first")
-        stored = pd.read_parquet(path)
+        stored = parted.read_frame(path)
         merged[symbol] = merge_new_bars(
             stored, load_symbol(config.data, symbol), config.data.interval_seconds
         )
     taken = {s: m.new_rows for s, m in merged.items() if m.new_rows}
-    for symbol in taken:
-        write_parquet_atomic(store.candles_path(symbol), to_arrow(merged[symbol].frame))
+    for symbol in symbols:
+        path = store.candles_path(symbol)
+        if symbol in taken or parted.has_parts(path):
+            parted.write_compacted(path, to_arrow(merged[symbol].frame))
     if taken:
         ctx.console.print(
             "predict batch: appended new bars from data.dir: "
@@ -105,45 +96,32 @@ def take_new_history(ctx: StageContext) -> dict[str, int]:
 
 def batch(ctx: StageContext) -> StageOutcome:
     """``swingml predict batch``: each champion on every event row of its variant, appended once."""
-    config, store = ctx.config, ctx.store
-    predictions = prediction_store(store)
-    with predictions.locked():
+    store = ctx.store
+    serving = Serving.of(ctx)
+    with serving.predictions.locked():
         taken = take_new_history(ctx)
         refreshed = _refresh(ctx)
-        champions, skipped = _champions(ctx)
-        total = AppendReport()
-        models: dict[str, dict[str, Any]] = {}
+        champions, skipped = _champions(ctx, serving)
         fdir = store.features_dir()
-        for symbol, mine in by_symbol(champions, config.data.symbols).items():
+        for symbol, mine in serving.by_symbol(champions).items():
             if not mine:
                 continue
             events = {c.name: load_variant(store, c.variant) for c in mine}
             stamps = pd.concat([e["timestamp"] for e in events.values()]).drop_duplicates()
-            columns = union([c.features for c in mine])
-            matrix = load_matrix(fdir, symbol, columns, timestamps=stamps)
+            matrix = load_matrix(fdir, symbol, serving.columns(mine), timestamps=stamps)
             for champion in mine:
                 frame = events[champion.name]
                 X = _rows(matrix, frame["timestamp"], champion, str(fdir))
                 rows = predict_events(champion, frame["timestamp"], X, frame["label"], "batch")
-                report = predictions.append(champion.name, rows)
-                total += report
-                models[champion.name] = model_entry(champion, len(frame), report)
-    print_models(ctx, "batch predictions", models)
-    warn_differing(ctx, total)
+                serving.append(champion, rows, len(frame), compact=True)
+    details = serving.finish("batch predictions")
+    total = serving.total
     ctx.console.print(
-        f"predict batch: {len(models)} champion(s), {total.written:,} rows written, "
-        f"{total.present:,} already stored, {total.labels_resolved:,} labels resolved"
+        f"predict batch: {details['models_predicted']} champion(s), {total.written:,} rows "
+        f"written, {total.present:,} already stored, {total.labels_resolved:,} labels resolved"
     )
-    details: dict[str, Any] = {
-        "store": str(predictions.folder),
-        "models_predicted": len(models),
-        "champions_skipped": skipped,
-        "refreshed_stages": refreshed,
-        "new_bars": taken,
-        **report_dict(total),
-        "models": models,
-    }
-    return StageOutcome(tasks=len(models), failed_tasks=0, details=details)
+    details.update(champions_skipped=skipped, refreshed_stages=refreshed, new_bars=taken)
+    return StageOutcome(tasks=details["models_predicted"], failed_tasks=0, details=details)
 
 
 def _rows(matrix: pd.DataFrame, stamps: pd.Series, champion: Champion, where: str) -> np.ndarray:

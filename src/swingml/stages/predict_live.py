@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from swingml import parted
 from swingml.config import Config, DataConfig
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
@@ -39,19 +40,11 @@ from swingml.inference.store import AppendReport, PredictionStore
 from swingml.monitoring.service import References, observe_cycle
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry
-from swingml.serving import (
-    by_symbol,
-    model_entry,
-    open_registry,
-    prediction_store,
-    print_models,
-    report_dict,
-    union,
-    warn_differing,
-)
-from swingml.store import RunStore, write_parquet_atomic
+from swingml.serving import Serving
+from swingml.store import RunStore
 
 STAGE = "predict_live"
+Signature = tuple[int, tuple[str, ...]]
 DAY_MS = 86_400_000
 
 
@@ -63,7 +56,7 @@ class LiveSession:
     plan: FeaturePlan | None = None
     metadata: dict[str, Any] | None = None
     columns: dict[tuple[str, tuple[str, ...]], ColumnPlan] = field(default_factory=dict)
-    stored: dict[str, tuple[int, pd.DataFrame]] = field(default_factory=dict)
+    stored: dict[str, tuple[Signature, pd.DataFrame]] = field(default_factory=dict)
     registry: MlflowRegistry | None = None
     references: References = field(default_factory=dict)
     failures: int = 0
@@ -85,26 +78,21 @@ def _files_source(config: Config) -> DataConfig:
 
 def _stored_candles(store: RunStore, symbol: str) -> pd.DataFrame:
     path = store.candles_path(symbol)
-    if not path.is_file():
+    if not parted.exists(path):
         raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml run` first")
     try:
-        frame: pd.DataFrame = pd.read_parquet(path)
+        return parted.read_frame(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInputError(
             str(path), f"not a readable Parquet file ({exc})", "run `swingml data`"
         ) from None
-    return frame
-
-
-def _mtime(store: RunStore, symbol: str) -> int:
-    path = store.candles_path(symbol)
-    return path.stat().st_mtime_ns if path.is_file() else -1
 
 
 def _cached_candles(session: LiveSession, store: RunStore, symbol: str) -> pd.DataFrame:
-    """The stored candles, re-read only when the file changed since the last cycle."""
+    """The stored candles, re-read only when they changed since the last cycle (a ``--follow``
+    cycle reads none: it holds them and appends its new bars as a part)."""
     held = session.stored.get(symbol)
-    if held is not None and held[0] == _mtime(store, symbol):
+    if held is not None and held[0] == parted.signature(store.candles_path(symbol)):
         return held[1]
     return _stored_candles(store, symbol)
 
@@ -157,7 +145,7 @@ def _watermarks(
 def _columns(
     session: LiveSession, plan: FeaturePlan, mine: Sequence[Champion], symbol: str, config: Config
 ) -> ColumnPlan:
-    names = tuple(union([c.features for c in mine]))
+    names = tuple(Serving.columns(mine))
     key = (symbol, names)
     if key not in session.columns:
         assert session.metadata is not None
@@ -172,9 +160,10 @@ def _live_symbol(
     columns: ColumnPlan,
     candles: Mapping[str, pd.DataFrame],
     span: Pending,
-    predictions: PredictionStore,
-) -> tuple[AppendReport, dict[str, Any], dict[str, pd.DataFrame]]:
-    """Predict the events of one symbol's pending bars with its champions."""
+    serving: Serving,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Predict the events of one symbol's pending bars with its champions (appended through
+    ``serving``); the symbol's figures and each model's input rows."""
     start = time.perf_counter()
     found, event_bars = new_events_many(
         candles[span.symbol], [c.variant for c in champions], config.targets, span
@@ -193,19 +182,15 @@ def _live_symbol(
     matrix.insert(
         0, "timestamp", pd.DatetimeIndex(stamps.astype("datetime64[ms]")).tz_localize("UTC")
     )
-    total = AppendReport()
-    per_model: dict[str, dict[str, Any]] = {}
     inputs: dict[str, pd.DataFrame] = {}
     for champion in champions:
         frame = events[champion.name]
         if len(frame) == 0:
-            per_model[champion.name] = model_entry(champion, 0, AppendReport())
+            serving.record(champion, 0, AppendReport())
             continue
         X = rows_at(matrix, frame["timestamp"], champion.features, "live features")
         rows = predict_events(champion, frame["timestamp"], X, frame["label"], "live")
-        report = predictions.append(champion.name, rows)
-        total += report
-        per_model[champion.name] = model_entry(champion, len(frame), report)
+        serving.append(champion, rows, len(frame))
         got = pd.DataFrame(X, columns=list(champion.features))
         got.insert(0, "timestamp", frame["timestamp"].to_numpy())
         got.insert(1, "version", champion.version)
@@ -216,9 +201,8 @@ def _live_symbol(
         "history_bars_read": read_bars,
         "events_s": round(events_s, 3),
         "features_s": round(features_s, 3),
-        "models": per_model,
     }
-    return total, info, inputs
+    return info, inputs
 
 
 def _staleness(
@@ -252,7 +236,8 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
     """One live cycle: append closed bars, predict the new events once, record monitoring."""
     config, store = ctx.config, ctx.store
     symbols = list(config.data.symbols)
-    predictions = prediction_store(store)
+    serving = Serving.of(ctx)
+    predictions = serving.predictions
     started = time.perf_counter()
     with predictions.locked():
         if session.metadata is None:
@@ -261,7 +246,7 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
         plan = session.plan
         assert plan is not None
         if session.registry is None:
-            session.registry = open_registry(config, store)
+            session.registry = serving.registry()
         registry = session.registry
         champions, skipped = session.cache.refresh(
             registry,
@@ -277,22 +262,21 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
                 "run `swingml train` first",
             )
         _check_cadence(config, champions)
-        grouped = by_symbol(champions, symbols)
+        grouped = serving.by_symbol(champions)
         base = {s: _cached_candles(session, store, s) for s in symbols}
         source, loaded = _incoming(config, base)
         merged = merge_sources(base, loaded, config.data.interval_seconds)  # all checked first
         for symbol, item in merged.items():
             if item.new_rows:
-                write_parquet_atomic(store.candles_path(symbol), to_arrow(item.frame))
+                fresh = item.frame.iloc[len(item.frame) - item.new_rows :]
+                parted.append(store.candles_path(symbol), to_arrow(fresh))
         candles = {s: merged[s].frame for s in symbols}
-        session.stored = {s: (_mtime(store, s), candles[s]) for s in symbols}
+        session.stored = {s: (parted.signature(store.candles_path(s)), candles[s]) for s in symbols}
         marks = _watermarks(predictions, store, symbols)
         spans = pending(candles, marks)
         interval_ms = config.data.interval_seconds * 1000
         leader = max(merged[s].last_ms for s in symbols)
-        total = AppendReport()
         per_symbol: dict[str, dict[str, Any]] = {}
-        models: dict[str, dict[str, Any]] = {}
         inputs: dict[str, pd.DataFrame] = {}
         waiting: list[str] = []
         stalled: list[str] = []
@@ -315,11 +299,9 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
                 continue
             if grouped[symbol]:
                 columns = _columns(session, plan, grouped[symbol], symbol, config)
-                report, info, got = _live_symbol(
-                    config, grouped[symbol], plan, columns, candles, span, predictions
+                info, got = _live_symbol(
+                    config, grouped[symbol], plan, columns, candles, span, serving
                 )
-                total += report
-                models.update(info.pop("models"))
                 inputs.update(got)
                 entry.update(info)
             marks[symbol] = span.until_ms
@@ -330,9 +312,8 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
     session.cycles += 1
     status = "alert" if stalled or any(v["stale"] for v in stale.values()) else "ok"
     details: dict[str, Any] = {
-        "store": str(predictions.folder),
+        **serving.finish("live predictions"),
         "source": source,
-        "models_predicted": len(models),
         "champions_skipped": skipped,
         "new_bars": sum(e["new_bars"] for e in per_symbol.values()),
         "events": sum(e["events"] for e in per_symbol.values()),
@@ -346,18 +327,15 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
         "cycles": session.cycles,
         "failures": session.failures,
         "symbols": per_symbol,
-        **report_dict(total),
-        "models": models,
     }
     if config.monitoring.enabled:
         details["monitoring"] = observe_cycle(
-            ctx, session.cache, champions, inputs, details, session.references
+            ctx, session.cache, champions, inputs, details, session.references, candles
         )
         if details["monitoring"].get("health") == "alert":
             status = "alert"
     details["health"] = status
-    print_models(ctx, "live predictions", models)
-    warn_differing(ctx, total)
+    total = serving.total
     ctx.console.print(
         f"predict live: {details['new_bars']} new bar(s), {details['events']} event(s), "
         f"{total.written} prediction row(s) written, {total.present} already stored; "
@@ -369,7 +347,7 @@ def cycle(ctx: StageContext, session: LiveSession) -> StageOutcome:
             else ""
         )
     )
-    return StageOutcome(tasks=len(models), failed_tasks=0, details=details)
+    return StageOutcome(tasks=details["models_predicted"], failed_tasks=0, details=details)
 
 
 def live(ctx: StageContext) -> StageOutcome:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.errors import Pandas4Warning
 
+from swingml import parted
 from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError
 from swingml.loading import candles_file
@@ -104,7 +105,7 @@ def build_symbol_file(
     candles_path: str, targets_path: str, symbol: str, targets: TargetsConfig, grid: GridConfig
 ) -> dict[str, Any]:
     """Task body: one symbol's candles → its target table (atomic write) + per-variant summary."""
-    candles = pd.read_parquet(candles_path, columns=["timestamp", "high", "low", "close"])
+    candles = parted.read_frame(Path(candles_path), ["timestamp", "high", "low", "close"])
     built = build_symbol_targets(symbol, candles, targets, grid)
     target = Path(targets_path)
     with warnings.catch_warnings():
@@ -140,7 +141,7 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
     """The candle file's fingerprint, after checking what the event rules rely on."""
     path = candles_file(store, symbol)
     try:
-        candles = pd.read_parquet(path, columns=["timestamp", "high", "low", "close"])
+        candles = parted.read_frame(path, ["timestamp", "high", "low", "close"])
     except (KeyError, ValueError, pa.ArrowException) as exc:
         raise BadInputError(
             str(path),
@@ -148,7 +149,7 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
             "rebuild the candles with `swingml data prepare`",
         ) from None
     _check_rows(path, candles)
-    return file_fingerprint(path)
+    return parted.fingerprint(path)
 
 
 def _check_rows(path: Path, candles: pd.DataFrame) -> None:

@@ -10,7 +10,6 @@ MLflow in one batch (the store is created by the parent before any worker starts
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
-from swingml.store import RunStore, write_bytes_atomic, write_parquet_atomic
+from swingml.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, train_and_score
 from swingml.tuning.stages import spec
@@ -128,15 +127,11 @@ METRIC_COLUMNS = (
 def _training_lock(store: RunStore) -> Iterator[None]:
     """One ``swingml train`` per run directory at a time; a second one is refused at once."""
     path = store.dataset("train_lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StageFailedError(
-                f"another `swingml train` is training in {store.root} (it holds {path}); this "
-                "one did nothing. Wait for it to finish, then re-run to register what is missing"
-            ) from None
+    busy = StageFailedError(
+        f"another `swingml train` is training in {store.root} (it holds {path}); this "
+        "one did nothing. Wait for it to finish, then re-run to register what is missing"
+    )
+    with exclusive_lock(path, busy):
         yield
 
 
