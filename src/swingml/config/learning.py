@@ -62,7 +62,7 @@ class TuningConfig(Section):
     max_trials_stage2: int = Field(default=40, ge=1)
     max_trials_stage3: int = Field(default=2, ge=1)
     max_trials_stage4: int = Field(default=2, ge=1)
-    stage4_models: int = Field(default=36, ge=1)
+    stage4_models: int = Field(default=12, ge=1)
     num_rounds: int = Field(default=300, ge=10)
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
     max_train_rows: int = Field(default=30_000, ge=100)
