@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from swingml.store import RunStore, file_fingerprint, write_json_atomic
+from swingml import parted
+from swingml.store import RunStore, write_json_atomic
 
 
 def test_a_key_in_the_dataset_itself_and_what_lies_beside_it(tmp_path: Path) -> None:
@@ -58,11 +59,11 @@ def test_candle_fingerprints_recorded_by_a_dataset(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     candles = store.candles_path("BTCUSDT")
     candles.parent.mkdir(parents=True)
-    candles.write_bytes(b"bars")
-    recorded = {"candles": {"BTCUSDT": file_fingerprint(candles)}}
+    parted.write_compacted(candles, pa.table({"timestamp": [1, 2]}))
+    recorded = {"candles": {"BTCUSDT": parted.fingerprint(candles)}}
     write_json_atomic(store.dataset("targets_meta"), recorded)
     assert store.built_on_current_candles("targets_meta", ["BTCUSDT"])
-    candles.write_bytes(b"more bars")
+    parted.append(candles, pa.table({"timestamp": [3]}))  # a live cycle's new bar
     assert not store.built_on_current_candles("targets_meta", ["BTCUSDT"])
 
 
