@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from command_line import swingml
+
 HERE = str(Path(__file__).parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from report_page import swingml, table_rows  # noqa: E402  (made importable just above)
+from report_page import table_rows  # noqa: E402  (made importable just above)
 
 HOLDOUT_COLUMNS = {
     "model": "main_id",
