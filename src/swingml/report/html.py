@@ -2,12 +2,16 @@
 
 The figures travel as one JSON block; a short script draws every ``div.plot``, fills the
 per-champion drill-down from the champion picker, and sorts tables by a header click.
+plotly.js (4.8 MB, most of the page) travels deflated and base64-encoded (2.3 MB); the page
+inflates it with the browser's ``DecompressionStream`` before drawing.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import zlib
 from importlib import resources
 from typing import Any
 
@@ -40,6 +44,19 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;font-si
 dl.facts dt{color:#666}
 dl.facts dd{margin:0;font-family:ui-monospace,monospace}
 """
+
+LOADER = """
+async function loadPlotly() {
+  const packed = atob(document.getElementById('plotly-deflated').textContent);
+  const bytes = new Uint8Array(packed.length);
+  for (let i = 0; i < packed.length; i++) bytes[i] = packed.charCodeAt(i);
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+  const script = document.createElement('script');
+  script.textContent = await new Response(stream).text();
+  document.head.appendChild(script);
+}
+"""
+"""Inflates plotly.js and runs it (a script element's text runs synchronously on append)."""
 
 SCRIPT = """
 const REPORT = JSON.parse(document.getElementById('report-data').textContent);
@@ -105,11 +122,12 @@ document.body.dataset.rendered = 'yes';
 
 
 @functools.lru_cache(maxsize=1)
-def plotly_js() -> str:
-    """The minified plotly.js bundle shipped in the ``plotly`` package (read once per process)."""
-    return (resources.files("plotly") / "package_data" / "plotly.min.js").read_text(
-        encoding="utf-8"
-    )
+def plotly_js_deflated() -> str:
+    """The minified plotly.js bundle of the ``plotly`` package, deflated (zlib level 1: 65 ms
+    against 220 ms for level 9, for 2.3 MB against 2.0 MB) and base64-encoded; once per
+    process."""
+    bundle = (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+    return base64.b64encode(zlib.compress(bundle, 1)).decode("ascii")
 
 
 def _json_block(payload: Any) -> str:
@@ -128,9 +146,10 @@ def render(page: Page) -> str:
     payload = {"figures": page.figures, "champions": page.champions, "prices": page.prices}
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{esc(page.title)}</title><style>{STYLE}</style>"
-        f"<script>{plotly_js()}</script></head><body>"
+        f"<title>{esc(page.title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{esc(page.title)}</h1><nav>{nav}</nav></header><main>{body}</main>"
         f'<script type="application/json" id="report-data">{_json_block(payload)}</script>'
-        f"<script>{SCRIPT}</script></body></html>\n"
+        f'<script type="application/octet-stream" id="plotly-deflated">{plotly_js_deflated()}'
+        f"</script><script>{LOADER}\nloadPlotly().then(() => {{{SCRIPT}}});</script>"
+        "</body></html>\n"
     )
