@@ -58,25 +58,28 @@ def weighted_ap(counts: np.ndarray, positive: np.ndarray, score: np.ndarray) -> 
     s_sorted = np.asarray(score, dtype=np.float64)[order]
     ends = np.append(np.flatnonzero(np.diff(s_sorted) != 0.0), len(s_sorted) - 1)
     w = counts[:, order]
-    return ranked_ap(w, w * np.asarray(positive, dtype=bool)[order], ends)
+    tied = len(ends) < len(order)
+    return ranked_ap(w, w * np.asarray(positive, dtype=bool)[order], ends if tied else None)
 
 
 def ranked_ap(w: np.ndarray, hits: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
     """AP of each row of ranked row counts ``w`` whose positive counts are ``hits``; NaN if none.
 
-    ``ends`` are the last columns of each run of tied scores (every column when None).
+    ``ends`` are the last columns of each run of tied scores (every column when None). AP is
+    ``sum(new positives of a step x precision at it) / positives``, in integer counts until the
+    last division.
     """
-    tps = np.cumsum(hits, axis=1, dtype=np.int32).astype(np.float64)  # counts: exact
-    seen = np.cumsum(w, axis=1, dtype=np.int32).astype(np.float64)
-    if ends is not None:
+    tps = np.cumsum(hits, axis=1, dtype=np.int32)  # counts: exact
+    seen = np.cumsum(w, axis=1, dtype=np.int32)
+    if ends is None:
+        steps = hits
+    else:
         tps, seen = tps[:, ends], seen[:, ends]
-    n_pos = tps[:, -1:]
+        steps = np.diff(tps, axis=1, prepend=0)
+    n_pos = tps[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(seen > 0, tps / seen, 0.0)
-        recall = tps / n_pos
-    gains = np.diff(np.concatenate([np.zeros((len(w), 1)), recall], axis=1), axis=1)
-    ap = np.sum(gains * precision, axis=1)
-    return np.where(n_pos[:, 0] > 0, ap, np.nan)
+        ap = np.sum(steps * (tps / np.maximum(seen, 1)), axis=1) / n_pos
+    return np.where(n_pos > 0, ap, np.nan)
 
 
 def resample_counts(n: int, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -89,11 +92,14 @@ def resample_counts(n: int, samples: int, rng: np.random.Generator) -> np.ndarra
 
 
 def _random_ap(n_rows: int, positives: np.ndarray) -> np.ndarray:
-    """``random_ranking_ap(n_rows, p)`` for each entry of ``positives`` (NaN where 0)."""
-    values = np.full(positives.shape, np.nan)
-    for p in np.unique(positives[positives > 0]):
-        values[positives == p] = random_ranking_ap(n_rows, int(p))
-    return values
+    """``random_ranking_ap(n_rows, p)`` for each entry of ``positives`` (NaN where 0).
+
+    That expected AP is linear in ``p`` (``training.metrics.random_ranking_ap``), so two calls
+    give every value.
+    """
+    first = random_ranking_ap(n_rows, 1)
+    slope = (random_ranking_ap(n_rows, n_rows) - first) / (n_rows - 1) if n_rows > 1 else 0.0
+    return np.where(positives > 0, first + (positives - 1) * slope, np.nan)
 
 
 def lift_interval(
