@@ -6,11 +6,12 @@ Each code version runs in fresh processes, interleaved round by round on the sam
 - the whole command, ``python -m swingml.cli report`` (Python start and imports included):
   median wall and CPU (user + system) seconds;
 - the page's size.
-The baseline is another checkout's ``src/`` (``git archive <rev> src | tar -x -C DIR``), put
-first on ``PYTHONPATH``. Also, on this code only: the same figures passed through plotly's
-validating ``graph_objects.Figure`` (what the report avoids by building plain dicts).
+The baseline is an older revision's ``src/`` and ``configs/`` (``git archive <rev> src configs |
+tar -x -C DIR``), its ``src/`` put first on ``PYTHONPATH``. Also, on this code only: the same
+figures passed through plotly's validating ``graph_objects.Figure`` (what the report avoids by
+building plain dicts).
 
-    git archive 6e1307b src | tar -x -C /tmp/base
+    git archive 6e1307b src configs | tar -x -C /tmp/base
     flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_report.py \
         --run-dir RUN --baseline-src /tmp/base/src [--rounds 5]
 """
