@@ -77,6 +77,13 @@ def test_planted_signal_shows_skill_on_most_hold_outs() -> None:
     assert sum(i.demonstrated for i in intervals) >= 85
 
 
+def test_a_model_with_one_score_for_every_event_has_its_lift_inside_the_interval() -> None:
+    y = np.array([1] * 10 + [2] * 3)
+    interval = lift_interval(y, np.tile([0.02, 0.76, 0.22], (13, 1)), seed=3)
+    assert interval.lift < 0 and not interval.demonstrated
+    assert interval.low <= interval.lift <= interval.high
+
+
 def test_a_model_with_skill_shows_it() -> None:
     y = np.random.default_rng(5).integers(0, 3, 30)
     skilled = lift_interval(y, np.eye(3)[y] * 0.8 + 0.1, seed=1)

@@ -164,7 +164,9 @@ def centred_range(lifts: np.ndarray, events: int, level: float = INTERVAL) -> tu
     widen = float(np.sqrt(events / (events - 1))) if events > 1 else 1.0
     deviations = np.quantile(resampled, [tail, 1.0 - tail]) - np.mean(resampled)
     low, high = lifts[0] + widen * deviations
-    return float(low), float(high)
+    # a model with one score for every event has the same lift on nearly every resample, and
+    # the few resamples that lack a class (lift 0) move the mean: keep the lift itself inside
+    return min(float(low), float(lifts[0])), max(float(high), float(lifts[0]))
 
 
 def pr_curve(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
