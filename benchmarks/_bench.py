@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -58,3 +59,20 @@ def run_tree(cmd: list[str], cwd: Path | None = None, poll_s: float = 0.2) -> tu
         err = proc.stderr.read().decode() if proc.stderr else ""
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
     return wall, peak
+
+
+def write_section(doc: Path, name: str, text: str, title: str) -> None:
+    """Replace (or append) the ``name`` section of benchmark document ``doc`` (``title`` heads a
+    new document), so that several scripts can share one page."""
+    from swingml.store import write_bytes_atomic
+
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{text.rstrip()}\n{end}\n"
+    current = doc.read_text() if doc.is_file() else f"{title}\n\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.DOTALL)
+    updated = (
+        pattern.sub(lambda _: block, current)
+        if start in current
+        else current.rstrip() + "\n\n" + block
+    )
+    write_bytes_atomic(doc, updated.encode())

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from _bench import machine, run_tree
+from _bench import machine, run_tree, write_section
 from swingml.config import PrepConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,18 +74,6 @@ config = load_config("real-1h", (), [f"features.profile={sys.argv[2]}"], sys.arg
 store = RunStore(config.run.dir)
 pipeline.run_stage("data", StageContext(config, store, Console(stderr=True)))
 """
-
-
-def write_section(name: str, text: str) -> None:
-    """Replace (or append) the ``name`` section of the benchmark document."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{text.rstrip()}\n{end}\n"
-    current = DOC.read_text() if DOC.is_file() else "# Prep and selection benchmarks\n\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.DOTALL)
-    updated = pattern.sub(block, current) if start in current else current.rstrip() + "\n\n" + block
-    from swingml.store import write_bytes_atomic
-
-    write_bytes_atomic(DOC, updated.encode())
 
 
 def timed(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:
@@ -252,7 +239,7 @@ def main() -> None:
             full = ensure_run(args.run_full or Path(tmp) / "full", "full", ["features"])
             scale = prep_at_scale(full)
             print(json.dumps(scale, default=str), flush=True)
-        write_section("bench_prep", render(corr, scale))
+        write_section(DOC, "bench_prep", render(corr, scale), "# Prep and selection benchmarks")
 
 
 if __name__ == "__main__":

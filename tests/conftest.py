@@ -8,9 +8,16 @@ turn a red run green having tested nothing.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
+
+# Helpers shared across test folders (command_line.py) import by name.
+TESTS = str(Path(__file__).parent)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from command_line import swingml
 from swingml.pipeline import RUN_ORDER
 from swingml.registry.mlflow_registry import CHAMPION, MlflowRegistry, features_hash
 
 MAIN_VARIANTS = 12  # 3 symbols x windows [3, 5] x 2 sides
 
 
-def _swingml(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "swingml.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("integration") / "run"
-    done = _swingml("run", "--profile", "integration-test", "--run-dir", str(folder))
+    done = swingml("run", "--profile", "integration-test", "--run-dir", str(folder))
     assert done.returncode == 0, done.stderr[-3000:]
     return folder
 
@@ -88,9 +77,7 @@ def test_champions_are_registered_with_tags(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert tags["data_fingerprint"] == manifest["input_fingerprint"]
     assert tags["variant_id"].startswith(name.split("-")[0])
-    listed = _swingml(
-        "registry", "list", "--profile", "integration-test", "--run-dir", str(run_dir)
-    )
+    listed = swingml("registry", "list", "--profile", "integration-test", "--run-dir", str(run_dir))
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert name in listed.stdout
 

@@ -1,22 +1,9 @@
-"""Reading a written report back: the CLI call, and the page's tables as plain values."""
+"""Reading a written report back: the page's tables as plain values."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
-
-
-def swingml(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real command line, in a child process."""
-    return subprocess.run(
-        [sys.executable, "-m", "swingml.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 class _Cells(HTMLParser):

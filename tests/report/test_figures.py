@@ -35,12 +35,24 @@ def test_live_figures_serialise_strictly() -> None:
     json.dumps([counts, scores], allow_nan=False)
 
 
-def test_long_price_series_are_thinned_and_nan_becomes_null() -> None:
+def test_long_price_series_keep_their_spikes_and_nan_becomes_null() -> None:
     stamps = pd.date_range("2020-01-01", periods=45_000, freq="h", tz="UTC")
     close = np.linspace(1.0, 2.0, len(stamps))
     close[7] = np.nan
+    close[20_001], close[30_002] = 9.0, 0.5  # one-bar spike and dip: a quant must see both
     series = figures.price_series(pd.DataFrame({"timestamp": stamps, "close": close}), None)
-    assert len(series["x"]) == figures.MAX_POINTS
+    assert len(series["x"]) <= figures.PRICE_POINTS
+    assert series["x"] == sorted(series["x"])
     assert series["x"][-1] == int(stamps[-1].timestamp() * 1000)
+    assert 9.0 in series["y"] and 0.5 in series["y"]
     assert figures.rounded([np.nan, 1.234567891])[0] is None
     json.dumps(series, allow_nan=False)
+
+
+def test_prices_keep_six_significant_digits() -> None:
+    assert figures.significant([43123.456789, 0.000123456789, 0.0, np.nan]) == [
+        43123.5,
+        0.000123457,
+        0.0,
+        None,
+    ]

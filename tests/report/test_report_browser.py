@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-HERE = str(Path(__file__).parent)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-from report_page import swingml  # noqa: E402  (made importable just above)
+from command_line import swingml
 
 SECTIONS = ("run", "budget", "champions", "champion", "features", "targets", "live")
 CHROMIUM_ARGS = [

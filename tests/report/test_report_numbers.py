@@ -10,11 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from command_line import swingml
+from swingml.report.command import write_data
+
 HERE = str(Path(__file__).parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from report_page import swingml, table_rows  # noqa: E402  (made importable just above)
+from report_page import table_rows  # noqa: E402  (made importable just above)
 
 HOLDOUT_COLUMNS = {
     "model": "main_id",
@@ -128,3 +131,13 @@ def test_json_format_prints_summary_json(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == summary
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+
+
+def test_notebook_folder_is_replaced_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "report_data"
+    frame = pd.DataFrame({"x": [1, 2]})
+    write_data(folder, {"champions": frame, "stages": frame}, b"{}")
+    write_data(folder, {"champions": frame.assign(x=[3, 4])}, b'{"figures": {}}')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report_data"]  # nothing half-written
+    assert sorted(p.name for p in folder.iterdir()) == ["champions.parquet", "figures.json"]
+    assert pd.read_parquet(folder / "champions.parquet")["x"].tolist() == [3, 4]

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from swingml.report.skill import (
+    MIN_SAMPLES,
+    LiftInterval,
     calibration,
     confusion,
     lift_interval,
@@ -47,18 +49,39 @@ def test_lift_point_is_macro_ap_minus_random_ranking_ap() -> None:
     assert lift_interval(y, proba, seed=0) == interval  # seeded: the page is reproducible
 
 
-def test_skill_free_scores_centre_on_zero_lift_and_rarely_show_skill() -> None:
-    # measured over 300 such hold-outs: mean lift -0.0002, 10.7 % with the interval above zero
-    # (a percentile bootstrap on 30 events is narrower than nominal; docs/decisions.md)
-    rng = np.random.default_rng(11)
-    lifts, shown = [], 0
-    for i in range(100):
-        y = rng.integers(0, 3, 30)
-        interval = lift_interval(y, rng.dirichlet([1.0, 1.0, 1.0], 30), seed=i, samples=200)
-        lifts.append(interval.lift)
-        shown += interval.demonstrated
-    assert abs(np.mean(lifts)) < 0.02
-    assert shown <= 20
+def _hold_outs(count: int, n: int, signal: float, seed: int) -> list[LiftInterval]:
+    """Lift intervals of ``count`` simulated hold-outs of ``n`` events (3 classes, 50/30/20);
+    scores independent of the labels when ``signal`` is 0 (shuffled labels)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        y = rng.choice(3, size=n, p=(0.5, 0.3, 0.2))
+        logits = signal * np.eye(3)[y] + rng.normal(size=(n, 3))
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        out.append(lift_interval(y, proba, seed=i, samples=MIN_SAMPLES))
+    return out
+
+
+def test_skill_free_scores_show_skill_no_more_often_than_nominal() -> None:
+    # 90 % interval: skill-free hold-outs should show skill (lower end > 0) on <= 5 %. The plain
+    # percentile range showed it on 41 of these 400 (repeated events inflate every resample's
+    # lift); the centred, widened range on 14. docs/benchmarks/report.md has 20 to 200 events.
+    intervals = _hold_outs(400, 30, 0.0, seed=11)
+    assert abs(np.mean([i.lift for i in intervals])) < 0.01  # the random-ranking bar is exact
+    shown = sum(i.demonstrated for i in intervals)
+    assert shown <= 24  # 6 %: nominal 5 % plus one binomial standard error (4.4 hold-outs)
+
+
+def test_planted_signal_shows_skill_on_most_hold_outs() -> None:
+    intervals = _hold_outs(100, 30, 1.0, seed=12)
+    assert sum(i.demonstrated for i in intervals) >= 85
+
+
+def test_a_model_with_one_score_for_every_event_has_its_lift_inside_the_interval() -> None:
+    y = np.array([1] * 10 + [2] * 3)
+    interval = lift_interval(y, np.tile([0.02, 0.76, 0.22], (13, 1)), seed=3)
+    assert interval.lift < 0 and not interval.demonstrated
+    assert interval.low <= interval.lift <= interval.high
 
 
 def test_a_model_with_skill_shows_it() -> None:

@@ -1,24 +1,29 @@
 """``swingml report``: the HTML page, its data for notebooks and a terminal summary; or JSON.
 
 Read-only on the run: it writes only the page and the folder of Parquet/JSON beside it
-(``<name>_data/``), atomically. ``--format json`` prints ``summary.json`` as it is.
+(``<name>_data/``), each replaced as a whole. ``--format json`` prints ``summary.json`` as it is.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 import webbrowser
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.parquet as pq
 from rich.console import Console
 
 from swingml.errors import BadInputError
 from swingml.report import html, page
 from swingml.report.gather import gather
 from swingml.report.summary import print_summary
-from swingml.store import MANIFEST, SUMMARY, RunStore, write_bytes_atomic, write_parquet_atomic
+from swingml.store import MANIFEST, SUMMARY, RunStore, frame_to_arrow, write_bytes_atomic
 
 FORMATS = ("html", "json")
 DEFAULT_OUTPUT = ("report", "report.html")
@@ -45,15 +50,38 @@ def write_report(root: Path, output: Path | None = None) -> tuple[Written, page.
     data = gather(root)
     built = page.build(data)
     target = output if output is not None else RunStore(root).path(*DEFAULT_OUTPUT)
-    text = html.render(built).encode("utf-8")
-    folder = data_dir_for(target)
-    for name, frame in built.tables.items():
-        write_parquet_atomic(folder / f"{name}.parquet", frame.reset_index(drop=True))
-    figures = {"figures": built.figures, "champions": built.champions, "prices": built.prices}
-    write_bytes_atomic(folder / "figures.json", json.dumps(figures, allow_nan=False).encode())
+    figures = html.figures_json(built)
+    text = html.render(built, figures).encode("utf-8")
+    write_data(data_dir_for(target), built.tables, figures.encode("utf-8"))
     write_bytes_atomic(target, text)
-    written = Written(target, folder, len(text), time.perf_counter() - start)
+    written = Written(target, data_dir_for(target), len(text), time.perf_counter() - start)
     return written, built
+
+
+def write_data(folder: Path, tables: Mapping[str, pd.DataFrame], figures: bytes) -> None:
+    """The tables (Parquet) and ``figures.json`` for notebooks, swapped in as one folder.
+
+    They are written into a fresh folder beside ``folder`` that then replaces it, so a reader
+    sees the previous set or the new one, never a mix; no file is synced on its own (the report
+    can always be written again).
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging.chmod(0o755)  # as a plain mkdir would leave it, not mkdtemp's 0700
+    try:
+        for name, frame in tables.items():
+            table = frame_to_arrow(frame.reset_index(drop=True))
+            pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
+        (staging / "figures.json").write_bytes(figures)
+        if folder.exists():
+            previous = staging.with_name(f"{staging.name}.old")
+            folder.rename(previous)
+            staging.rename(folder)
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # left only when writing failed
 
 
 def summary_json(root: Path) -> str:

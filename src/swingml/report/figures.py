@@ -17,10 +17,14 @@ from swingml.report.tables import Champion
 from swingml.training.metrics import NUM_CLASSES
 
 Figure = dict[str, Any]
+PriceIndex = tuple[np.ndarray, np.ndarray]
+"""A symbol's bar times (epoch ms, sorted) and closes."""
 
 CLASS_NAMES = ("neither", "breakout", "reversal")
 CLASS_COLORS = ("#7f7f7f", "#2ca02c", "#d62728")
 MAX_POINTS = 2000
+PRICE_POINTS = 1000
+"""Points of a hold-out price line: 500 runs of bars, each by its low and high (~1 per 3 px)."""
 TOP_FEATURES = 30
 TOP_SELECTED = 40
 DATE_AXIS = {"type": "date"}
@@ -45,6 +49,21 @@ def rounded(values: Any, digits: int = 5) -> list[Any]:
         result: list[Any] = array.tolist()
         return result
     return [v if ok else None for v, ok in zip(array.tolist(), finite.tolist(), strict=True)]
+
+
+def significant(values: Any, digits: int = 6) -> list[Any]:
+    """Prices as a JSON-ready list rounded to ``digits`` significant digits (NaN becomes None).
+
+    Prices span 0.0001 to 100,000, so fixed decimals would keep noise on the large ones.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array) & (array != 0.0)
+    places = np.zeros(len(array), dtype=np.int64)
+    places[finite] = digits - 1 - np.floor(np.log10(np.abs(array[finite]))).astype(np.int64)
+    return [
+        round(v, int(d)) if np.isfinite(v) else None
+        for v, d in zip(array.tolist(), places.tolist(), strict=True)
+    ]
 
 
 def stamps(values: Any) -> list[int]:
@@ -315,14 +334,15 @@ def reliability(points: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]])
 
 def importance(gains: pd.Series) -> Figure:
     """The top features of a model by total gain."""
-    top = gains.nlargest(TOP_FEATURES).iloc[::-1]
+    values = gains.to_numpy(np.float64)
+    top = np.argsort(-values, kind="stable")[:TOP_FEATURES][::-1]
     return {
         "data": [
             {
                 "type": "bar",
                 "orientation": "h",
-                "y": list(top.index),
-                "x": rounded(top.to_numpy(), 2),
+                "y": [str(gains.index[i]) for i in top],
+                "x": rounded(values[top], 2),
             }
         ],
         "layout": _layout(
@@ -333,30 +353,35 @@ def importance(gains: pd.Series) -> Figure:
     }
 
 
-def timeline(symbol: str, events: pd.DataFrame, price: pd.DataFrame) -> Figure:
+def timeline(symbol: str, events: pd.DataFrame, price: PriceIndex) -> Figure:
     """Hold-out price (drawn from the page's shared price series) with events and predictions.
 
-    ``events``: timestamp, label, p_breakout, p_reversal. The price trace is added in the page
-    from ``prices[symbol]`` so that it is stored once per symbol, not once per champion.
+    ``events``: timestamp, label, p_breakout, p_reversal. ``price``: the symbol's bar times
+    (epoch ms, sorted) and closes, to mark each event at its bar's close. The price trace is
+    added in the page from ``prices[symbol]`` so that it is stored once per symbol, not once per
+    champion.
     """
-    bars = pd.DatetimeIndex(price["timestamp"]).as_unit("ms").asi8
-    when = pd.DatetimeIndex(events["timestamp"]).as_unit("ms").asi8
-    pos = np.clip(np.searchsorted(bars, when), 0, max(len(bars) - 1, 0))
-    close = price["close"].to_numpy(np.float64)
+    bars, close = price
+    when = stamps(events["timestamp"])
+    at_ms = np.asarray(when, dtype=np.int64)
+    pos = np.clip(np.searchsorted(bars, at_ms), 0, max(len(bars) - 1, 0))
     at = (
-        np.where(bars[pos] == when, close[pos], np.nan) if len(bars) else np.full(len(when), np.nan)
+        np.where(bars[pos] == at_ms, close[pos], np.nan)
+        if len(bars)
+        else np.full(len(when), np.nan)
     )
+    labels = events["label"].to_numpy(np.int64)
     data: list[dict[str, Any]] = []
     for c in range(NUM_CLASSES):
-        chosen = (events["label"] == c).to_numpy()
-        if chosen.any():
+        chosen = np.flatnonzero(labels == c)
+        if len(chosen):
             data.append(
                 {
                     "type": "scatter",
                     "mode": "markers",
                     "name": f"event: {CLASS_NAMES[c]}",
-                    "x": stamps(events["timestamp"][chosen]),
-                    "y": rounded(at[chosen], 6),
+                    "x": [when[i] for i in chosen],
+                    "y": significant(at[chosen]),
                     "marker": {"color": CLASS_COLORS[c], "size": 9, "symbol": "triangle-up"},
                 }
             )
@@ -366,8 +391,8 @@ def timeline(symbol: str, events: pd.DataFrame, price: pd.DataFrame) -> Figure:
                 "type": "scatter",
                 "mode": "markers",
                 "name": f"P({CLASS_NAMES[c]})",
-                "x": stamps(events["timestamp"]),
-                "y": rounded(events[column], 4),
+                "x": when,
+                "y": rounded(events[column].to_numpy(np.float64), 3),
                 "yaxis": "y2",
                 "marker": {"color": CLASS_COLORS[c], "symbol": "circle-open", "size": 7},
             }
@@ -391,11 +416,41 @@ def timeline(symbol: str, events: pd.DataFrame, price: pd.DataFrame) -> Figure:
     }
 
 
+def price_index(price: pd.DataFrame) -> PriceIndex:
+    """A symbol's bar times (epoch ms) and closes as arrays, built once for every champion."""
+    return np.asarray(stamps(price["timestamp"]), dtype=np.int64), price["close"].to_numpy(
+        np.float64
+    )
+
+
 def price_series(price: pd.DataFrame, start: pd.Timestamp | None) -> dict[str, list[Any]]:
-    """A symbol's close from ``start`` on, thinned, as ``{"x": [...], "y": [...]}``."""
+    """A symbol's close from ``start`` on, at most ``PRICE_POINTS`` of it, as ``{"x", "y"}``.
+
+    A long series keeps the lowest and the highest close of each of ``PRICE_POINTS / 2`` equal
+    runs of bars (in time order), so that spikes survive the thinning.
+    """
     part = price if start is None else price[price["timestamp"] >= start]
-    part = thin(part)
-    return {"x": stamps(part["timestamp"]), "y": rounded(part["close"], 6)}
+    when = np.asarray(stamps(part["timestamp"]), dtype=np.int64)
+    close = part["close"].to_numpy(np.float64)
+    keep = envelope(close, PRICE_POINTS)
+    return {"x": when[keep].tolist(), "y": significant(close[keep])}
+
+
+def envelope(values: np.ndarray, limit: int) -> np.ndarray:
+    """Row positions (sorted) of the minimum and maximum of ``limit // 2`` equal runs of
+    ``values``, and the last row; every row when there are at most ``limit``."""
+    n = len(values)
+    if n <= limit:
+        return np.arange(n)
+    runs = max(limit // 2 - 1, 1)
+    edges = np.linspace(0, n, runs + 1).astype(np.int64)
+    missing = np.isnan(values)
+    low_first = np.where(missing, np.inf, values)  # a run of NaN keeps its first row (a gap)
+    high_first = np.where(missing, -np.inf, values)
+    runs_at = list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+    lows = [a + int(np.argmin(low_first[a:b])) for a, b in runs_at]
+    highs = [a + int(np.argmax(high_first[a:b])) for a, b in runs_at]
+    return np.unique(np.concatenate([lows, highs, [n - 1]]).astype(np.int64))
 
 
 # ---- features and targets -----------------------------------------------------------------------

@@ -2,14 +2,18 @@
 
 The figures travel as one JSON block; a short script draws every ``div.plot``, fills the
 per-champion drill-down from the champion picker, and sorts tables by a header click.
+plotly.js (4.8 MB, most of the page) and the figures travel deflated and base64-encoded (plotly.js
+2.3 MB, the figures about a sixth of their JSON); the page inflates them with the browser's
+``DecompressionStream`` before drawing.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import zlib
 from importlib import resources
-from typing import Any
 
 from swingml.report.page import SECTIONS, Page, esc
 
@@ -41,8 +45,24 @@ dl.facts dt{color:#666}
 dl.facts dd{margin:0;font-family:ui-monospace,monospace}
 """
 
+LOADER = """
+async function inflate(id) {
+  const packed = atob(document.getElementById(id).textContent);
+  const bytes = new Uint8Array(packed.length);
+  for (let i = 0; i < packed.length; i++) bytes[i] = packed.charCodeAt(i);
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Response(stream).text();
+}
+async function load() {
+  const script = document.createElement('script');
+  script.textContent = await inflate('plotly-deflated');
+  document.head.appendChild(script);
+  return JSON.parse(await inflate('report-data'));
+}
+"""
+"""Inflates plotly.js and runs it (a script's text runs on append), then inflates the figures."""
+
 SCRIPT = """
-const REPORT = JSON.parse(document.getElementById('report-data').textContent);
 const CONFIG = {responsive: true, displaylogo: false};
 function draw(div, fig) {
   let data = fig.data;
@@ -105,32 +125,39 @@ document.body.dataset.rendered = 'yes';
 
 
 @functools.lru_cache(maxsize=1)
-def plotly_js() -> str:
-    """The minified plotly.js bundle shipped in the ``plotly`` package (read once per process)."""
-    return (resources.files("plotly") / "package_data" / "plotly.min.js").read_text(
-        encoding="utf-8"
-    )
+def plotly_js_deflated() -> str:
+    """The minified plotly.js bundle of the ``plotly`` package, deflated (zlib level 1: 65 ms
+    against 220 ms for level 9, for 2.3 MB against 2.0 MB) and base64-encoded; once per
+    process."""
+    bundle = (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+    return _deflated(bundle, 1)
 
 
-def _json_block(payload: Any) -> str:
-    text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/")
+def _deflated(data: bytes, level: int) -> str:
+    return base64.b64encode(zlib.compress(data, level)).decode("ascii")
 
 
-def render(page: Page) -> str:
-    """The whole HTML document."""
+def figures_json(page: Page) -> str:
+    """Every figure of the page and the shared price series, as ``figures.json`` holds them."""
+    payload = {"figures": page.figures, "champions": page.champions, "prices": page.prices}
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+
+def render(page: Page, figures: str | None = None) -> str:
+    """The whole HTML document (``figures``: :func:`figures_json` of the page, if made already)."""
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in SECTIONS)
     body = "".join(
         f'<section id="{key}" data-section="{key}"><h2>{esc(title)}</h2>'
         f"{page.sections.get(key, '')}</section>"
         for key, title in SECTIONS
     )
-    payload = {"figures": page.figures, "champions": page.champions, "prices": page.prices}
+    data = _deflated((figures or figures_json(page)).encode("utf-8"), 6)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{esc(page.title)}</title><style>{STYLE}</style>"
-        f"<script>{plotly_js()}</script></head><body>"
+        f"<title>{esc(page.title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{esc(page.title)}</h1><nav>{nav}</nav></header><main>{body}</main>"
-        f'<script type="application/json" id="report-data">{_json_block(payload)}</script>'
-        f"<script>{SCRIPT}</script></body></html>\n"
+        f'<script type="application/octet-stream" id="report-data">{data}</script>'
+        f'<script type="application/octet-stream" id="plotly-deflated">{plotly_js_deflated()}'
+        f"</script><script>{LOADER}\nload().then((REPORT) => {{{SCRIPT}}});</script>"
+        "</body></html>\n"
     )

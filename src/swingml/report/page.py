@@ -313,13 +313,16 @@ def _champion_figures(c: Champion, model: Path | None) -> dict[str, Figure]:
 def _per_champion_section(data: RunData, page: Page) -> str:
     if not page.ranked:
         return note("no champions yet: run `swingml train`")
+    indexes: dict[str, figures.PriceIndex] = {}
     for c in page.ranked:
         page.champions[c.name] = _champion_figures(c, data.models.get(c.name))
         if c.events is not None and c.symbol in data.candles:
-            if c.symbol not in page.prices:
-                page.prices[c.symbol] = figures.price_series(data.candles[c.symbol], data.cutoff)
+            if c.symbol not in indexes:
+                candles = data.candles[c.symbol]
+                page.prices[c.symbol] = figures.price_series(candles, data.cutoff)
+                indexes[c.symbol] = figures.price_index(candles)
             page.champions[c.name]["timeline"] = figures.timeline(
-                c.symbol, c.events, data.candles[c.symbol]
+                c.symbol, c.events, indexes[c.symbol]
             )
     options = "".join(
         f'<option value="{esc(c.name)}">{esc(c.name)} — {esc(c.row["variant_id"])}</option>'
