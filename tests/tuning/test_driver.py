@@ -129,6 +129,14 @@ def test_a_baseline_study_also_scores_the_defaults(tmp_path: Path, rows: Variant
     assert plain.best_score == result.best_score
 
 
+def _finished_params(journal: Path) -> list[dict[str, object]]:
+    study = optuna.load_study(
+        study_name="stage3-BTCUSDT-w5-high", storage=storage_for(journal, None)
+    )
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return [t.params for t in study.get_trials(states=done)]
+
+
 def test_a_study_killed_midway_and_resumed_equals_the_uninterrupted_study(
     tmp_path: Path, rows: VariantRows
 ) -> None:
@@ -144,15 +152,29 @@ def test_a_study_killed_midway_and_resumed_equals_the_uninterrupted_study(
     assert whole.trials == resumed.trials == 8
     assert resumed.best_params == whole.best_params
     assert resumed.fold_scores == whole.fold_scores
+    assert _finished_params(journal) == _finished_params(tmp_path / "whole.log")
 
-    def sampled(path: Path) -> list[dict[str, object]]:
-        study = optuna.load_study(
-            study_name="stage3-BTCUSDT-w5-high", storage=storage_for(path, None)
-        )
-        done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        return [t.params for t in study.get_trials(states=done)]
 
-    assert sampled(journal) == sampled(tmp_path / "whole.log")
+def test_a_study_killed_in_its_starting_trial_still_starts_from_it(
+    tmp_path: Path, rows: VariantRows
+) -> None:
+    """Stage 3 starts from stage 2's optimum (an enqueued trial); a kill during that trial must
+    not make the resumed study skip it."""
+    start = {"num_leaves": 30, "max_depth": 9, "learning_rate": 0.01, "lambda_l1": 0.01}
+    whole = run_study(_plan(tmp_path / "whole.log", 3, start_params=start), rows)
+    journal = tmp_path / "killed.log"
+    stale = optuna.create_study(
+        study_name="stage3-BTCUSDT-w5-high",
+        storage=storage_for(journal, None),
+        direction="maximize",
+    )
+    stale.enqueue_trial(start)
+    stale.ask()  # the starting trial a killed worker left RUNNING
+    resumed = run_study(_plan(journal, 3, start_params=start), rows)
+    assert resumed.trials == whole.trials == 3
+    assert resumed.best_params == whole.best_params
+    assert _finished_params(journal) == _finished_params(tmp_path / "whole.log")
+    assert _finished_params(journal)[0] == start
 
 
 def test_a_trial_count_ignores_the_clock(tmp_path: Path, rows: VariantRows) -> None:

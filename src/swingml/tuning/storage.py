@@ -34,7 +34,11 @@ def open_study(
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
-    """Create or resume a maximising study; stale RUNNING trials become FAIL."""
+    """Create or resume a maximising study; stale RUNNING trials become FAIL.
+
+    A stale trial that was enqueued (a stage's starting point) is enqueued again, so the resumed
+    study still starts from it, as the uninterrupted study did.
+    """
     study = optuna.create_study(
         storage=storage,
         study_name=name,
@@ -45,6 +49,9 @@ def open_study(
     )
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        enqueued = trial.system_attrs.get("fixed_params")
+        if enqueued:
+            study.enqueue_trial(dict(enqueued))
     return study
 
 
