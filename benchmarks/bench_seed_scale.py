@@ -831,6 +831,23 @@ def write_probe_section(text: str) -> None:
     DOC.write_text(page)
 
 
+def whole_cheap_stages(
+    run: Path, sets: list[str], echo: bool = False
+) -> dict[str, dict[str, float]]:
+    """Data, features, targets and prep run whole once; their figures kept beside the run."""
+    stages_path = run.parent / f"{run.name}-stages.json"
+    stages: dict[str, dict[str, float]] = (
+        json.loads(stages_path.read_text()) if stages_path.is_file() else {}
+    )
+    for stage in ("data", "features", "targets", "prep"):
+        if stage not in stages:
+            stages[stage] = run_stage(run, stage, sets)
+            stages_path.write_text(json.dumps(stages, indent=1))
+            if echo:
+                print(json.dumps({stage: stages[stage]}), flush=True)
+    return stages
+
+
 def run_memory_probe(args: argparse.Namespace) -> None:
     """``--memory-probe``: the seed-size stages whole, then the probe's tasks; the page section."""
     run = args.run / f"scale-{args.scale}-{args.profile}"
@@ -839,15 +856,7 @@ def run_memory_probe(args: argparse.Namespace) -> None:
         *overrides(args.scale, args.profile, args.budget, sample=False),
         "executor.max_concurrent_processes=2",
     ]
-    stages_path = run.parent / f"{run.name}-stages.json"
-    stages: dict[str, dict[str, float]] = (
-        json.loads(stages_path.read_text()) if stages_path.is_file() else {}
-    )
-    for stage in ("data", "features", "targets", "prep"):
-        if stage not in stages:
-            stages[stage] = run_stage(run, stage, whole)
-            stages_path.write_text(json.dumps(stages, indent=1))
-            print(json.dumps({stage: stages[stage]}), flush=True)
+    stages = whole_cheap_stages(run, whole, echo=True)
     probe: dict[str, Any] = dict(memory_probe(run, whole))
     probe["unions"] = usable_events(run, whole)[1]
     (run.parent / f"{run.name}-probe.json").write_text(json.dumps(probe, indent=1, default=str))
@@ -1147,14 +1156,7 @@ def run_real(args: argparse.Namespace) -> None:
         "features.profile=full",
         "executor.max_concurrent_processes=2",
     ]
-    stages_path = run.parent / f"{run.name}-stages.json"
-    stages: dict[str, dict[str, float]] = (
-        json.loads(stages_path.read_text()) if stages_path.is_file() else {}
-    )
-    for stage in ("data", "features", "targets", "prep"):
-        if stage not in stages:
-            stages[stage] = run_stage(run, stage, sets)
-            stages_path.write_text(json.dumps(stages, indent=1))
+    stages = whole_cheap_stages(run, sets)
     probe_path = args.run / "scale-1.0-full-probe.json"
     probe = json.loads(probe_path.read_text()) if probe_path.is_file() else None
     counts, union = usable_events(run, sets)
