@@ -8,6 +8,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+LAW_SLICE = ("data.symbols=[BTCUSDT, ETHUSDT]", "grid.windows=[3]")
+"""The reproducibility laws' slice of the integration-test profile (a trials budget, so a run
+of it is deterministic): two coins, one window; one run of it is the ``law_run`` fixture."""
+
 
 def swingml(*args: str, timeout: float = 540) -> subprocess.CompletedProcess[str]:
     """Run ``swingml ARGS`` with this interpreter; output captured as text, never raises on exit."""

@@ -30,3 +30,16 @@ def pytest_runtest_makereport(
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped on CI, which must have what this test needs: {reason}"
+
+
+@pytest.fixture(scope="session")
+def law_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uninterrupted ``swingml run`` of the laws' slice, built once per session; the runs the
+    determinism, kill-and-rerun and gs:// laws make must equal it (read-only for the tests)."""
+    from command_line import LAW_SLICE, swingml
+
+    run_dir = tmp_path_factory.mktemp("law") / "run"
+    sets = [arg for item in LAW_SLICE for arg in ("--set", item)]
+    done = swingml("run", "--profile", "integration-test", "--run-dir", str(run_dir), *sets)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return run_dir

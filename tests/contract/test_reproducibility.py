@@ -22,12 +22,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from command_line import LAW_SLICE as OVERRIDES
 from swingml.config import load_config
 from swingml.rundiff import differences, outputs
 from swingml.tuning import budget
 from swingml.tuning.stages import shares
-
-OVERRIDES = ("data.symbols=[BTCUSDT, ETHUSDT]", "grid.windows=[3]")
 
 
 def _command(run_dir: Path, *stage: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -67,11 +66,10 @@ def _kill_when(command: list[str], ready: list[Path], delay_s: float) -> None:
     assert alive == [], "workers outlived the killed run"
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("reference") / "run"
-    _run(run_dir)
-    return run_dir
+@pytest.fixture
+def reference(law_run: Path) -> Path:
+    """The uninterrupted run of the laws' slice (``tests/conftest.py``)."""
+    return law_run
 
 
 @pytest.mark.slow

@@ -19,16 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 
 from gcs_emulator import BUCKET, emulator, environment
 
+from command_line import LAW_SLICE
 from swingml.gcs_store import RemoteRunStore
 from swingml.rundiff import differences, outputs
 
-# The reproducibility law's slice (a trials budget, so the run is deterministic).
-OVERRIDES = ("data.symbols=[BTCUSDT, ETHUSDT]", "grid.windows=[3]")
 URI = f"gs://{BUCKET}/runs/e2e"
 
 
 def _command(run_dir: str, work_dir: Path) -> list[str]:
-    sets = [arg for item in OVERRIDES for arg in ("--set", item)]
+    sets = [arg for item in LAW_SLICE for arg in ("--set", item)]
     return [
         sys.executable, "-m", "swingml.cli", "run", "--profile", "integration-test",
         "--set", f"run.dir={run_dir}", "--set", f"run.work_dir={work_dir}", *sets,
@@ -36,13 +35,8 @@ def _command(run_dir: str, work_dir: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_gs_run_killed_then_rerun_equals_local_run(tmp_path: Path) -> None:
-    local = tmp_path / "local"
-    done = subprocess.run(
-        _command(str(local), tmp_path / "unused"), capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-
+def test_gs_run_killed_then_rerun_equals_local_run(tmp_path: Path, law_run: Path) -> None:
+    local = law_run  # the same slice run on local disk (tests/conftest.py)
     with emulator(tmp_path) as url:
         env = environment(url)
         os.environ["STORAGE_EMULATOR_HOST"] = url
