@@ -52,34 +52,26 @@ def test_the_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path: Path) -> No
         command = command.replace(" --no-cache-dir", "")  # the warm cache: same packages, faster
         if " -m venv " in command:
             subprocess.run(command, shell=True, cwd=REPO, check=True, env=env)
-            site = subprocess.run(
-                [
-                    str(venv / "bin" / "python"),
-                    "-c",
-                    "import sysconfig; print(sysconfig.get_path('purelib'))",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
+            site = _printed(venv, "import sysconfig; print(sysconfig.get_path('purelib'))")
             (Path(site) / "_project_deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
             continue
         done = subprocess.run(
             command, shell=True, cwd=REPO, env=env, capture_output=True, text=True, timeout=600
         )
         assert done.returncode == 0, f"{step}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
-    where = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import psycopg, swingml, swingml.config.loader as l; print(swingml.__file__)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    where = _printed(
+        venv, "import psycopg, swingml, swingml.config.loader as l; print(swingml.__file__)"
+    )
     assert where.startswith(str(venv)), where  # the image's copy, not the project's editable one
     shown = subprocess.run(
         [str(venv / "bin" / "swingml"), "--version"], capture_output=True, text=True, check=True
     )
     assert shown.stdout.startswith("swingml ")
+
+
+def _printed(venv: Path, code: str) -> str:
+    """What ``code`` prints when the venv's own interpreter runs it."""
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
