@@ -20,7 +20,7 @@ from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
-from swingml.loading import load_variant
+from swingml.loading import candles_file, load_variant
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.serving import Serving
 
@@ -74,9 +74,7 @@ def take_new_history(ctx: StageContext) -> dict[str, int]:
     symbols = list(config.data.symbols)
     merged: dict[str, Merged] = {}
     for symbol in symbols:
-        path = store.candles_path(symbol)
-        if not parted.exists(path):
-            raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml run` first")
+        path = candles_file(store, symbol)
         stored = parted.read_frame(path)
         merged[symbol] = merge_new_bars(
             stored, load_symbol(config.data, symbol), config.data.interval_seconds

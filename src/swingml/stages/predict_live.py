@@ -37,6 +37,7 @@ from swingml.inference.follow import follow_loop
 from swingml.inference.live import Pending, new_events_many, pending
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
+from swingml.loading import candles_file
 from swingml.monitoring.service import References, observe_cycle
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry
@@ -77,9 +78,7 @@ def _files_source(config: Config) -> DataConfig:
 
 
 def _stored_candles(store: RunStore, symbol: str) -> pd.DataFrame:
-    path = store.candles_path(symbol)
-    if not parted.exists(path):
-        raise BadInputError(str(path), f"no candles for {symbol}", "run `swingml run` first")
+    path = candles_file(store, symbol)
     try:
         return parted.read_frame(path)
     except (OSError, pa.ArrowInvalid) as exc:
