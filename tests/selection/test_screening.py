@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightgbm as lgb
 import numpy as np
 import pytest
@@ -133,6 +135,44 @@ def test_shared_dataset_gives_the_same_gains_as_a_fresh_one() -> None:
     )
     np.testing.assert_array_equal(shared.gains, fresh.feature_importance("gain"))
     assert shared.best_iteration == fresh.best_iteration
+
+
+def test_blocks_train_like_one_dataset(tmp_path: Path) -> None:
+    """The select stage bins a block of features at a time: same model as binning all at once.
+
+    The blocks include one of constant features (nothing LightGBM can split) and sparse
+    features (mostly one code, which LightGBM may bundle), and both go through ``save_binary``.
+    """
+    values, names = _problem(seed=8, f=20)
+    rng = np.random.default_rng(9)
+    values[12:16] = 0.0
+    for i in range(16, 20):  # sparse: 3 % of rows take a second value
+        values[i] = np.where(rng.random(values.shape[1]) < 0.03, 1.0, 0.0)
+    values[16, 1000:1500] = np.where(values[0, 1000:1500] > 0, 1.0, 0.0)  # and informative
+    codes = screening.quantile_codes(values, 62, 5000)
+    params = screening.dataset_params(CONFIG, 1, 1)
+    rows = np.arange(3000)
+    y = _labels(values, rows, 0, seed=10)
+    gains = []
+    for blocks in ([(0, 20)], [(0, 12), (12, 16), (16, 20)]):
+        built = screening.binned_blocks(
+            [(np.ascontiguousarray(codes[a:b]), names[a:b]) for a, b in blocks], params
+        )
+        path = tmp_path / f"{len(blocks)}.bin"
+        built.save_binary(str(path))
+        parent = lgb.Dataset(str(path), params=params).construct()
+        assert parent.get_feature_name() == names
+        result = screening.screen_variant(
+            parent,
+            (rows[:2400], y[:2400]),
+            (rows[2400:], y[2400:]),
+            screening.train_params(CONFIG, 1, 1),
+            CONFIG,
+        )
+        gains.append((result.gains, result.best_iteration))
+    np.testing.assert_array_equal(gains[0][0], gains[1][0])
+    assert gains[0][1] == gains[1][1]
+    assert gains[0][0][16] > 0
 
 
 def test_screening_is_deterministic() -> None:

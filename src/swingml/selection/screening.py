@@ -9,7 +9,8 @@ the same feature rows, so it is done once per symbol:
    the same bins. That makes the shared Dataset give the models (and gains) a fresh Dataset per
    variant would. (NaN left as NaN breaks that: LightGBM's missing-value pass resolves ties
    between empty bins differently in the two, and early stopping can then differ.)
-2. ``binned_dataset`` builds the symbol's Dataset over the union of its variants' event rows.
+2. ``binned_blocks`` builds the symbol's Dataset over the union of its variants' event rows,
+   one block of features at a time.
 3. ``screen_variant`` takes a variant's train and validation rows with ``subset()``, calls
    ``construct()`` on each BEFORE ``set_label()`` (a subset constructed later copies its
    parent's labels over the ones set on it: LightGBM issue #5067) and checks that the labels
@@ -19,7 +20,8 @@ the same feature rows, so it is done once per symbol:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,21 +153,45 @@ def _edges(
 def binned_dataset(
     codes: npt.NDArray[np.float32], names: Sequence[str], params: dict[str, Any]
 ) -> lgb.Dataset:
-    """The constructed shared Dataset over ``codes`` (features x rows), with placeholder labels.
+    """The constructed shared Dataset over ``codes`` (features x rows): ``binned_blocks`` of one."""
+    return binned_blocks([(codes, names)], params)
 
-    The placeholder labels (all 0) exist only because LightGBM refuses a subset of an unlabelled
-    Dataset; every subset gets its variant's own labels in ``screen_variant``.
+
+def binned_blocks(
+    blocks: Iterable[tuple[npt.NDArray[np.float32], Sequence[str]]], params: dict[str, Any]
+) -> lgb.Dataset:
+    """The constructed shared Dataset over feature blocks (each features x the same rows).
+
+    Each block becomes its own Dataset, merged into the first with ``add_features_from``.
+    LightGBM bins every feature by itself, from sample rows that depend only on the row count
+    and ``data_random_seed``, so the merged Dataset trains like one built over every column at
+    once; but only one block's codes and bin-construction sample are in memory at a time (the
+    whole-matrix build held all codes plus a sample of every feature: 5.8 GB at the seed's size,
+    docs/benchmarks/seed_scale.md). The placeholder labels (all 0) exist only because LightGBM
+    refuses a subset of an unlabelled Dataset; every subset gets its variant's own labels in
+    ``screen_variant``.
     """
-    if codes.shape[0] != len(names):
-        raise ValueError(f"{codes.shape[0]} code rows for {len(names)} names")
-    matrix = codes.T  # rows x features, column-major: LightGBM reads it without a copy
-    return lgb.Dataset(
-        matrix,
-        label=np.zeros(codes.shape[1], dtype=np.float32),
-        feature_name=list(names),
-        params=params,
-        free_raw_data=True,
-    ).construct()
+    merged: lgb.Dataset | None = None
+    for codes, names in blocks:
+        if codes.shape[0] != len(names):
+            raise ValueError(f"{codes.shape[0]} code rows for {len(names)} names")
+        block = lgb.Dataset(
+            codes.T,  # rows x features, column-major: LightGBM reads it without a copy
+            label=np.zeros(codes.shape[1], dtype=np.float32),
+            feature_name=list(names),
+            params=params,
+            free_raw_data=True,
+        ).construct()
+        if merged is None:
+            merged = block
+            continue
+        with warnings.catch_warnings():
+            # it says it drops the raw data and the categorical features: there are neither
+            warnings.simplefilter("ignore", UserWarning)
+            merged.add_features_from(block)
+    if merged is None:
+        raise ValueError("no feature block to bin")
+    return merged
 
 
 def labelled_subset(

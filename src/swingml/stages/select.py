@@ -3,9 +3,10 @@
 Parent side: the prep-kept columns pass the leak guard; each variant's usable events (development,
 known label) are split chronologically (most recent ``max_events``, last ``validation_fraction``
 validates, horizon purge); a symbol's variants share one row set, the union of their events.
-Workers: one task per symbol bins that row set once (quantile codes → LightGBM Dataset, saved with
-``save_binary``); one task per (symbol, window) loads it and screens each variant on ``subset()``s,
-writing ``selection/variants/<slug>.json`` per variant (so a killed run resumes per variant).
+Workers: one task per symbol bins that row set once (quantile codes → LightGBM Dataset, a block
+of features at a time, saved with ``save_binary``); one task per (symbol, window) loads it and
+screens each variant on ``subset()``s, writing ``selection/variants/<slug>.json`` per variant (so a
+killed run resumes per variant).
 Parent again (SPEC §6): ``selection/rankings.parquet``, ``selection/report.json`` and, last,
 ``selection/final_features.json``.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from swingml.config import Config, SelectionConfig
@@ -270,24 +272,35 @@ def bin_symbol(
     seed: int,
     bin_key: str,
 ) -> dict[str, Any]:
-    """Quantise the symbol's features on its union rows and save the binned Dataset once."""
+    """Quantise the symbol's features on its union rows and save the binned Dataset once.
+
+    One ``CODE_BLOCK`` of features is read, quantised and binned at a time.
+    """
     start = time.perf_counter()
     store = RunStore(root)
     stamps = pd.read_parquet(_work(store, symbol, "select_rows"))["timestamp"]
-    codes = np.empty((len(columns), len(stamps)), dtype=np.float32)
-    for first in range(0, len(columns), CODE_BLOCK):
-        chunk = list(columns[first : first + CODE_BLOCK])
-        frame = load_matrix(store.features_dir(), symbol, chunk, stamps)
-        if len(frame) != len(stamps):
-            raise RuntimeError(f"{symbol}: feature store has {len(frame)} of {len(stamps)} rows")
-        values = frame[chunk].to_numpy(dtype=np.float32).T
-        codes[first : first + len(chunk)] = screening.quantile_codes(
-            values, config.max_bin - 1, config.bin_construct_sample_cnt
-        )
-    load_s = time.perf_counter() - start
+    quantise_s = 0.0
+
+    def blocks() -> Iterator[tuple[npt.NDArray[np.float32], list[str]]]:
+        nonlocal quantise_s
+        for first in range(0, len(columns), CODE_BLOCK):
+            began = time.perf_counter()
+            chunk = list(columns[first : first + CODE_BLOCK])
+            frame = load_matrix(store.features_dir(), symbol, chunk, stamps)
+            if len(frame) != len(stamps):
+                raise RuntimeError(
+                    f"{symbol}: feature store has {len(frame)} of {len(stamps)} rows"
+                )
+            values = frame[chunk].to_numpy(dtype=np.float32).T
+            del frame
+            codes = screening.quantile_codes(
+                values, config.max_bin - 1, config.bin_construct_sample_cnt
+            )
+            quantise_s += time.perf_counter() - began
+            yield codes, chunk
+
     params = screening.dataset_params(config, worker_threads(), seed)
-    dataset = screening.binned_dataset(codes, columns, params)
-    del codes
+    dataset = screening.binned_blocks(blocks(), params)
     with atomic_path(_work(store, symbol, "select_binned")) as tmp:
         tmp.unlink()  # LightGBM will not save a binary over an existing (empty) file
         dataset.save_binary(str(tmp))
@@ -296,7 +309,7 @@ def bin_symbol(
         "symbol": symbol,
         "rows": len(stamps),
         "features": len(columns),
-        "quantise_s": round(load_s, 3),
+        "quantise_s": round(quantise_s, 3),
         "wall_s": round(time.perf_counter() - start, 3),
     }
     write_json_atomic(_work(store, symbol, "select_binned_meta"), stats)
