@@ -7,7 +7,7 @@ granted, what it spent and what the resumed run reused: a resumed run must grant
 the uninterrupted run would have, within the time the kill itself lost.
 
     flock /tmp/swingml-bench.lock .venv/bin/python benchmarks/bench_resume.py
-Appends its table to docs/benchmarks/tuning.md (``--out`` to write elsewhere).
+Writes its section of docs/benchmarks/tuning.md (``--out`` to write elsewhere).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _bench import machine
+from _bench import machine, write_section
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "tuning.md"
+TITLE = "# Benchmark: `swingml run` on the embedded default"
 SETS = ("tuning.budget_unit=minutes", "tuning.budget=1.0")
 UPSTREAM = ("candles", "features", "targets", "prep", "selection", "manifest.json", "summary.json")
 
@@ -114,7 +115,6 @@ def main() -> None:
     killed_s, rerun_s = _killed_then_resumed(resumed, args.kill_stage)
     text = "\n".join(
         [
-            "",
             "## Resume with a minutes budget (`benchmarks/bench_resume.py`)",
             "",
             f"Machine: {machine()}. Integration-test profile, `{' '.join(SETS)}`; the second "
@@ -125,8 +125,7 @@ def main() -> None:
             "",
         ]
     )
-    with args.out.open("a", encoding="utf-8") as handle:
-        handle.write(text)
+    write_section(args.out, "resume", text, TITLE)
     print(text)
 
 
