@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from swingml import parted
+from swingml import catalog, parted
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
@@ -67,6 +67,20 @@ def candles_file(store: RunStore, symbol: str) -> Path:
             "run `swingml data prepare` (or `swingml run`) first, or check data.symbols",
         )
     return path
+
+
+def built_on_current_candles(store: RunStore, name: str, symbols: Sequence[str]) -> bool:
+    """Whether dataset ``name`` was built from every symbol's candle file as it is now (by the
+    fingerprints it recorded, where the catalog says)."""
+    record = catalog.CATALOG[name].candles
+    if record is None:
+        raise ValueError(f"dataset {name} records no candle fingerprints in the catalog")
+    for symbol in symbols:
+        path = store.candles_path(symbol)
+        recorded = store.recorded(record, name, symbol=symbol)
+        if not parted.exists(path) or recorded != parted.fingerprint(path):
+            return False
+    return True
 
 
 def development(config: Config, store: RunStore) -> Development:

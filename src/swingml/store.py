@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,21 +183,6 @@ class RunStore:
                 recorded.get(k) == v for k, v in wanted.items()
             )
         return bool(recorded == wanted)
-
-    def built_on_current_candles(self, name: str, symbols: Sequence[str]) -> bool:
-        """Whether dataset ``name`` was built from every symbol's candle file as it is now (by
-        the fingerprints it recorded, where the catalog says)."""
-        record = catalog.CATALOG[name].candles
-        if record is None:
-            raise ValueError(f"dataset {name} records no candle fingerprints in the catalog")
-        from swingml import parted  # parted builds on this module
-
-        for symbol in symbols:
-            path = self.candles_path(symbol)
-            recorded = self.recorded(record, name, symbol=symbol)
-            if not parted.exists(path) or recorded != parted.fingerprint(path):
-                return False
-        return True
 
     def candles_path(self, symbol: str) -> Path:
         """Validated candles of one symbol, as every later stage reads them."""

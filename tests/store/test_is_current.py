@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from swingml import parted
+from swingml.loading import built_on_current_candles
 from swingml.store import RunStore, write_json_atomic
 
 
@@ -62,9 +63,9 @@ def test_candle_fingerprints_recorded_by_a_dataset(tmp_path: Path) -> None:
     parted.write_compacted(candles, pa.table({"timestamp": [1, 2]}))
     recorded = {"candles": {"BTCUSDT": parted.fingerprint(candles)}}
     write_json_atomic(store.dataset("targets_meta"), recorded)
-    assert store.built_on_current_candles("targets_meta", ["BTCUSDT"])
+    assert built_on_current_candles(store, "targets_meta", ["BTCUSDT"])
     parted.append(candles, pa.table({"timestamp": [3]}))  # a live cycle's new bar
-    assert not store.built_on_current_candles("targets_meta", ["BTCUSDT"])
+    assert not built_on_current_candles(store, "targets_meta", ["BTCUSDT"])
 
 
 def test_a_dataset_without_a_declared_key_is_a_programming_error(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
-from swingml.loading import candles_file, load_variant
+from swingml.loading import built_on_current_candles, candles_file, load_variant
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.serving import Serving
 
@@ -50,11 +50,11 @@ def _refresh(ctx: StageContext) -> list[str]:
     """Run the features and targets stages where the candles changed since they were built."""
     symbols = list(ctx.config.data.symbols)
     ran: list[str] = []
-    if not ctx.store.built_on_current_candles("features_metadata", symbols):
+    if not built_on_current_candles(ctx.store, "features_metadata", symbols):
         ctx.console.print("predict batch: features are older than the candles; rebuilding them")
         run_stage("features", ctx)
         ran.append("features")
-    if not ctx.store.built_on_current_candles("targets_meta", symbols):
+    if not built_on_current_candles(ctx.store, "targets_meta", symbols):
         ctx.console.print("predict batch: targets are older than the candles; rebuilding them")
         run_stage("targets", ctx)
         ran.append("targets")
