@@ -51,7 +51,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from _bench import load_average, machine, tree_rss_mb
+from _bench import load_average, machine, tree_rss_mb, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks" / "seed_scale.md"
@@ -318,7 +318,15 @@ PROBE_VARIANTS = 3
 """Variants the probe's selection task screens (of the largest coin and window)."""
 PROBE_TRIALS = 2
 """Trials of the probe's stage-3 study (rolling CV, 5 folds each)."""
-PROBE_PARTS = ("select-plan", "select-bin", "select-screen", "tune-study", "train")
+PROBE_PARTS = (
+    "select-plan",
+    "select-bin-whole",
+    "select-bin",
+    "select-screen",
+    "tune-study",
+    "train",
+)
+"""``select-bin-whole`` is the reference: the binning task as it was, every code in one matrix."""
 
 _PART = """
 import sys
@@ -354,6 +362,37 @@ def _largest_variant(config: Any, store: Any, dev: Any) -> tuple[Any, int]:
         if count > best[1]:
             best = (variant, count)
     return best
+
+
+def _bin_whole(run: Path, config: Any, seed: int) -> dict[str, Any]:
+    """The binning task before it went by blocks: all codes in one matrix, one Dataset."""
+    import numpy as np
+
+    from swingml.features.matrix import load_matrix
+    from swingml.selection import screening
+    from swingml.stages import select
+    from swingml.store import RunStore
+
+    plan_out = json.loads(_probe_file(run, "select-plan").read_text())
+    store, symbol, columns = RunStore(run), plan_out["symbol"], plan_out["columns"]
+    stamps = pd.read_parquet(store.dataset("select_rows", symbol=symbol))["timestamp"]
+    codes = np.empty((len(columns), len(stamps)), dtype=np.float32)
+    for first in range(0, len(columns), select.CODE_BLOCK):
+        chunk = columns[first : first + select.CODE_BLOCK]
+        frame = load_matrix(store.features_dir(), symbol, chunk, stamps)
+        codes[first : first + len(chunk)] = screening.quantile_codes(
+            frame[chunk].to_numpy(dtype=np.float32).T,
+            config.selection.max_bin - 1,
+            config.selection.bin_construct_sample_cnt,
+        )
+    params = screening.dataset_params(config.selection, 1, seed)
+    dataset = screening.binned_dataset(codes, columns, params)
+    del codes
+    scratch = run.parent / f"{run.name}-probe-whole.bin"
+    scratch.unlink(missing_ok=True)
+    dataset.save_binary(str(scratch))
+    scratch.unlink()
+    return {"symbol": symbol, "rows": len(stamps), "features": len(columns)}
 
 
 def probe_part(part: str, run_dir: str, sets_json: str) -> None:
@@ -410,6 +449,8 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
             "ids": [v.id for v in picked[:PROBE_VARIANTS]],
             "counts": {v.id: plan.counts[v.id] for v in picked[:PROBE_VARIANTS]},
         }
+    elif part == "select-bin-whole":
+        out = _bin_whole(run, config, seed)
     elif part == "select-bin":
         plan_out = json.loads(_probe_file(run, "select-plan").read_text())
         out = select.bin_symbol(
@@ -510,10 +551,12 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
     _probe_file(run, part).write_text(json.dumps(out, indent=1, default=str))
 
 
-def memory_probe(run: Path, sets: list[str]) -> dict[str, dict[str, Any]]:
-    """Run every probe part in its own measured process; their figures and what ran."""
+def memory_probe(
+    run: Path, sets: list[str], parts: Sequence[str] = PROBE_PARTS
+) -> dict[str, dict[str, Any]]:
+    """Run each of ``parts`` in its own measured process; their figures and what ran."""
     figures: dict[str, dict[str, Any]] = {}
-    for part in PROBE_PARTS:
+    for part in parts:
         cmd = [sys.executable, "-c", _PART, str(REPO / "benchmarks"), part, str(run)]
         fig: dict[str, Any] = measured(
             [*cmd, json.dumps(sets)], run.parent / f"{run.name}-probe-{part}.log", part
@@ -727,8 +770,11 @@ def render_probe(probe: dict[str, Any], stages: dict[str, dict[str, float]], sca
         "select-plan": f"select's parent side for {plan['symbol']} (most events): "
         f"{GRID_VARIANTS // 3} variants planned, {plan['screened']} screenable, union "
         f"{plan['union_rows']:,} rows",
+        "select-bin-whole": "the same binning task the old way (reference): every "
+        "feature's codes in one matrix, one Dataset",
         "select-bin": f"binning task of {plan['symbol']}: {binned['rows']:,} rows x "
-        f"{binned['features']:,} features quantised and saved as one binned Dataset",
+        f"{binned['features']:,} features quantised and binned 512 features at a time, saved "
+        "as one binned Dataset",
         "select-screen": f"the ({plan['symbol']}, w{plan['w']}) task (the largest: "
         f"{plan['group_variants']} variants, {plan['group_train_events']:,} training events) "
         f"restricted to its {len(screen)} largest variants of different rows: "
@@ -771,40 +817,46 @@ def render_probe(probe: dict[str, Any], stages: dict[str, dict[str, float]], sca
             f"| {part} | {what[part]} | {fig['wall_s']:.1f} | {fig['cpu_s']:.1f} | "
             f"{fig['peak_rss_mb']:,.0f} |"
         )
-    peaks = {k: probe[k]["peak_rss_mb"] for k in PROBE_PARTS}
+    peaks = {k: probe[k]["peak_rss_mb"] for k in PROBE_PARTS if k != "select-bin-whole"}
     peaks.update({k: v["peak_rss_mb"] for k, v in stages.items()})
     worst = max(peaks, key=lambda k: peaks[k])
     verdict = "within" if peaks[worst] <= RSS_GOAL_MB else "OVER"
     bin_mb = probe["select-bin"]["peak_rss_mb"]
+    whole_mb = probe["select-bin-whole"]["peak_rss_mb"]
+    screen_mb = probe["select-screen"]["peak_rss_mb"]
     cells = binned["rows"] * binned["features"]
     unions = sorted(probe.get("unions", {}).values(), reverse=True) or [binned["rows"]] * 2
-    second_mb = bin_mb * unions[1] / unions[0]  # the next symbol's task, by its rows
-    two = bin_mb + second_mb + probe["select-plan"]["peak_rss_mb"]
-    saved = cells * 3 / 2**20
-    lean_two = two - saved * (1 + unions[1] / unions[0])
+
+    def two_workers(task_mb: float) -> float:
+        """Select's tree on 2 workers: the two largest binning tasks (by rows) + the parent."""
+        return task_mb * (1 + unions[1] / unions[0]) + probe["select-plan"]["peak_rss_mb"]
+
+    two, two_whole = two_workers(bin_mb), two_workers(whole_mb)
+    stage_verdict = "within" if two <= RSS_GOAL_MB else "OVER"
     lines += [
         "",
         f"Largest single process: {worst}, {peaks[worst]:,.0f} MB: every task is {verdict} "
         f"the 8 GB goal ({RSS_GOAL_MB:,} MB) at the seed's size. Tune and train tasks hold "
-        "one variant's rows x the final set, so they stay small. **But select's stage is not "
-        "one task**: its binning tasks (one per symbol; union rows "
+        "one variant's rows x the final set, so they stay small.",
+        "",
+        "**Select's stage is not one task**: its binning tasks (one per symbol; union rows "
         + ", ".join(f"{n:,}" for n in unions)
-        + ") run on the stage's workers, so on 2 workers its process tree peaks near "
-        f"{two:,.0f} MB (the two largest binning tasks, scaled by rows, + the parent), over "
-        "8 GB; each worker needs "
-        f"{bin_mb:,.0f} MB, under `executor.memory_limit_mb` (6,144 MB by default) by only "
-        f"{6144 - bin_mb:,.0f} MB. Where the binning task's memory goes: float32 quantile "
-        f"codes (rows x features x 4 B = {cells * 4 / 2**20:,.0f} MB), LightGBM's bin-"
-        f"construction sample ({SELECT_SAMPLE_ROWS:,} rows x features x 8 B = "
-        f"{SELECT_SAMPLE_ROWS * binned['features'] * 8 / 2**20:,.0f} MB), the binned Dataset "
-        f"(rows x features x 1 B = {cells / 2**20:,.0f} MB) and one 512-column block read. "
-        "Lean fix, proposed and not made here (the codes are allocated in "
-        "`stages/select.py`, which another change owns): keep the codes as int8 (-1..62) and "
-        "hand LightGBM float32 row blocks through `lgb.Sequence`: "
-        f"-{saved:,.0f} MB for this task, the stage on 2 workers near {lean_two:,.0f} MB; "
-        "under 8 GB also needs a smaller bin-construction sample "
-        "(`selection.bin_construct_sample_cnt`: 63 codes, each at least a quarter of a fair "
-        "share, need far fewer than 25,000 rows) or binning one symbol at a time.",
+        + ") run side by side on the stage's workers. The binning task reads, quantises and "
+        "bins one 512-feature block at a time and merges the blocks' Datasets "
+        "(`screening.binned_blocks`); before, it held every feature's float32 codes "
+        f"(rows x features x 4 B = {cells * 4 / 2**20:,.0f} MB) and LightGBM's "
+        f"bin-construction sample of every feature ({SELECT_SAMPLE_ROWS:,} rows x features "
+        f"x 12 B = {SELECT_SAMPLE_ROWS * binned['features'] * 12 / 2**20:,.0f} MB) at once "
+        "(`select-bin-whole` above, the same task run the old way in this probe). Binning "
+        f"task: **{whole_mb:,.0f} MB before, {bin_mb:,.0f} MB now** "
+        f"({whole_mb / bin_mb:.1f}x less; CPU {probe['select-bin-whole']['cpu_s']:,.0f} s "
+        f"before, {probe['select-bin']['cpu_s']:,.0f} s now); select's process tree on 2 "
+        "workers (the two largest binning tasks, scaled by rows, + the parent): "
+        f"{two_whole:,.0f} MB before, **{two:,.0f} MB now**, {stage_verdict} 8 GB; a "
+        f"screening task holds {screen_mb:,.0f} MB. The Datasets are the same: each feature is "
+        "binned by itself from sample rows set by the row count and the seed, and the "
+        "screening test `test_blocks_train_like_one_dataset` checks equal gains through "
+        "`save_binary`.",
         "",
         f"Screening cost at the seed's size, from this task: "
         f"{cost['per_event_feature'] * 1e9:.0f} ns of CPU per training event-feature "
@@ -857,9 +909,13 @@ def run_memory_probe(args: argparse.Namespace) -> None:
         "executor.max_concurrent_processes=2",
     ]
     stages = whole_cheap_stages(run, whole, echo=True)
-    probe: dict[str, Any] = dict(memory_probe(run, whole))
+    probe_path = run.parent / f"{run.name}-probe.json"
+    probe: dict[str, Any] = {}
+    if args.parts and probe_path.is_file():  # the other parts' figures from the last probe
+        probe = json.loads(probe_path.read_text())
+    probe.update(memory_probe(run, whole, args.parts or PROBE_PARTS))
     probe["unions"] = usable_events(run, whole)[1]
-    (run.parent / f"{run.name}-probe.json").write_text(json.dumps(probe, indent=1, default=str))
+    probe_path.write_text(json.dumps(probe, indent=1, default=str))
     write_probe_section(render_probe(probe, stages, args.scale))
     print(f"wrote {DOC}")
 
@@ -867,6 +923,7 @@ def run_memory_probe(args: argparse.Namespace) -> None:
 # ---- the full real-data run: its bound, projected -----------------------------------------------
 
 RESULTS = REPO / "docs" / "results" / "full_real_run.md"
+RESULTS_TITLE = "# Full real-data run: `grid-2160` x profile `full` on the real hourly files"
 REAL_DATA = Path("/work/shared/data/binance")
 FITTED_S_PER_EVENT_FEATURE = 2.6497e-6
 """Selection's cost per training event-feature fitted on the 48 screened variants of the last
@@ -959,7 +1016,6 @@ def render_real(
     stages: dict[str, dict[str, float]],
     proj: dict[str, Any],
     probe_mb: float | None,
-    real_bin_mb: float | None,
 ) -> str:
     """The results page of the full real-data run: what ran, the projection, what it needs."""
     prep = json.loads((run / "prep" / "report.json").read_text())["summary"]
@@ -990,8 +1046,6 @@ def render_real(
         for name, sel in proj["select"].items()
     }
     low, high = min(t[2] for t in totals.values()), max(t[2] for t in totals.values())
-    sample_cpu = [sel["cpu_s"] * 144 / GRID_VARIANTS for sel in proj["select"].values()]
-    sample_low, sample_high = min(sample_cpu), max(sample_cpu)
     cpu_fixed = sum(stages[s]["cpu_s"] for s in ("features", "targets", "prep"))
     cpu_rest = proj["stage1"]["cpu_s"] + proj["later"]["cpu_s"] + proj["train"]["cpu_s"]
     head = "| stage | " + " | ".join(f"{n} CPUs (min)" for n in CPUS if n != 256) + " |"
@@ -1004,23 +1058,16 @@ def render_real(
         return f"| {name} | " + " | ".join(cells) + " |"
 
     lines = [
-        "# Full real-data run: `grid-2160` x profile `full` on the real hourly files",
+        "## Projection, made before the run",
         "",
-        "**Not run.** The issue asks for the whole job on the real Binance hourly files. "
-        f"Projected below at {low / 3600:,.1f} to {high / 3600:,.1f} hours of wall on 2 CPUs "
-        "of one's own; the development machine's 2 cores are shared by four engineers and "
-        "long verification runs (the last sample run's selection tasks got 12 % of a core per "
-        "wall second, the memory probe's tasks 46-88 %), which "
-        "stretches that several-fold, so it was not started here. What did run, and what the "
-        "run needs, follow. "
-        "The hold-out table of the 864-variant `small`-profile run on the same files is "
-        "[real-1h.md](real-1h.md); the comparison the issue asks for (did ~15K features and "
-        "2160 variants buy hold-out skill?) waits for this run.",
+        f"Projected at {low / 3600:,.1f} to {high / 3600:,.1f} hours of wall on 2 CPUs of one's "
+        "own, from the cheap stages run whole and the costs below; the run itself is measured "
+        "in the section above (`benchmarks/bench_real_run.py`).",
         "",
         f"Measured on: {machine()}; load average at the end {load_average()}. Built with "
         "`benchmarks/bench_seed_scale.py --real-data /work/shared/data/binance`.",
         "",
-        "## What ran: the cheap stages, whole",
+        "### What ran: the cheap stages, whole",
         "",
         "Config: `--profile grid-2160 --set data.dir=../shared/data/binance --set "
         "data.interval=1h --set features.profile=full` (2 workers).",
@@ -1041,7 +1088,7 @@ def render_real(
         f"{sum(screened):,} in all. Selection's union rows per symbol (the rows of its binned "
         "Dataset): " + ", ".join(f"{s} {n:,}" for s, n in proj["union"].items()) + ".",
         "",
-        "## Projected wall (scheduling simulation, a machine of one's own)",
+        "### Projected wall (scheduling simulation, a machine of one's own)",
         "",
         "Every task's cost comes from a cost model; the stage's real tasks are scheduled in "
         "order on that many one-thread workers (a free worker takes the next task), as "
@@ -1084,15 +1131,14 @@ def render_real(
         + ". Beyond 18 CPUs selection gains nothing: its tasks are one per (symbol, window), "
         "so at 64 CPUs its wall is its largest task.",
         "",
-        "## What running it needs",
+        "### What running it needs",
         "",
         "- **Memory per worker**: "
         + (
             f"at most {probe_mb:,.0f} MB, the largest task measured at the seed's size "
-            "(selection's binning task of 82,275 rows; docs/benchmarks/seed_scale.md, memory "
-            f"probe); these files' largest union ({max(proj['union'].values()):,} rows) "
-            f"brings it to about {real_bin_mb or 0:,.0f} MB (the probe's figure less 5 bytes "
-            "a missing row-feature)"
+            "(docs/benchmarks/seed_scale.md, memory probe); these files' tasks are smaller "
+            f"(selection's largest union here is {max(proj['union'].values()):,} rows, the "
+            "seed's 82,275)"
             if probe_mb is not None
             else "see docs/benchmarks/seed_scale.md"
         )
@@ -1117,17 +1163,6 @@ def render_real(
         "features.profile=full --set data.interval=1h` with the three files under the "
         "profile's `data.dir` (each step gets the CPUs of `deploy.machine_type`; "
         "docs/user-guide/vertex.md).",
-        "",
-        "## Not run",
-        "",
-        "- the run itself (selection, the four tuning stages, production, the hold-out table "
-        "and the comparison with the 864-variant `small` run): hours on this shared 2-core "
-        "machine, see above",
-        "- a partial comparison (`full` vs `small` on the stratified sample of 144 variants, "
-        "hold-out AP side by side): the sample's selection alone is "
-        f"{sample_low / 60:,.0f}-{sample_high / 60:,.0f} CPU-minutes at the rates above, "
-        "several times that in wall at the share of a core a task gets on this shared "
-        "machine: over the ~20 minutes it was given",
         "",
     ]
     return "\n".join(lines)
@@ -1161,13 +1196,10 @@ def run_real(args: argparse.Namespace) -> None:
     probe = json.loads(probe_path.read_text()) if probe_path.is_file() else None
     counts, union = usable_events(run, sets)
     proj = real_projection(run, counts, union, probe)
-    probe_mb = max(probe[k]["peak_rss_mb"] for k in PROBE_PARTS) if probe else None
-    real_bin_mb = None
-    if probe is not None:  # the binning task less the cells (4 B codes + 1 B bins) it lacks here
-        binned = probe["select-bin"]["ran"]
-        fewer = (binned["rows"] - max(union.values())) * binned["features"] * 5 / 2**20
-        real_bin_mb = probe["select-bin"]["peak_rss_mb"] - fewer
-    RESULTS.write_text(render_real(run, stages, proj, probe_mb, real_bin_mb))
+    ours = [k for k in PROBE_PARTS if k != "select-bin-whole"]
+    probe_mb = max(probe[k]["peak_rss_mb"] for k in ours) if probe else None
+    text = render_real(run, stages, proj, probe_mb)
+    write_section(RESULTS, "projection", text, RESULTS_TITLE)
     print(f"wrote {RESULTS}")
 
 
@@ -1192,6 +1224,13 @@ def main() -> None:
         type=Path,
         default=None,
         help="candle folder of the real hourly files: project the full real run (results page)",
+    )
+    parser.add_argument(
+        "--parts",
+        nargs="*",
+        choices=PROBE_PARTS,
+        default=None,
+        help="with --memory-probe: run only these parts, keeping the others' last figures",
     )
     parser.add_argument(
         "--render",
