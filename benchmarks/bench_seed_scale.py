@@ -177,7 +177,7 @@ def projected_selection(run: Path) -> dict[str, Any]:
     share = cpu_share(run, "select")
     measured = {k: v * share for k, v in variant_costs(run).items()}
     bins = tasks_table(run, "select-bin")["cpu_s"].tolist()
-    chunks: dict[tuple[str, str], float] = {}
+    chunks: dict[tuple[str, str, str], float] = {}
     per_variant: list[float] = []
     for symbol, w, kind, s, _ in full_grid():
         same = [
@@ -187,7 +187,7 @@ def projected_selection(run: Path) -> dict[str, Any]:
         ]
         cost = min(same)[1] if same else 0.0  # a stratum with no screened variant: skipped
         per_variant.append(cost)
-        chunks[(symbol, w)] = chunks.get((symbol, w), 0.0) + cost
+        chunks[(symbol, w, kind)] = chunks.get((symbol, w, kind), 0.0) + cost
     tasks = sorted(chunks.values(), reverse=False)
     walls = {n: schedule(bins, n) + schedule(tasks, n) for n in CPUS}
     return {
@@ -621,8 +621,8 @@ def render(args: argparse.Namespace, figures: dict[str, Any]) -> str:
         "screened (the others had fewer than `selection.min_events` training events at this "
         "scale; their strata cost nothing here, as the stage skips them); per variant median "
         f"{sel['median_s']:.2f} s, p90 {sel['p90_s']:.2f} s, max {sel['max_s']:.2f} s; "
-        f"{sel['variants']} variants = {sel['cpu_s']:.0f} CPU-seconds in 18 tasks (one per coin "
-        f"and window), the largest {sel['largest_task_s']:.0f} s.",
+        f"{sel['variants']} variants = {sel['cpu_s']:.0f} CPU-seconds in 72 tasks (one per coin, "
+        f"window and kind), the largest {sel['largest_task_s']:.0f} s.",
         "",
         "| stage | " + " | ".join(f"{n} CPUs (s)" for n in CPUS) + " |",
         "|---|" + "---:|" * len(CPUS),
@@ -643,9 +643,9 @@ def render(args: argparse.Namespace, figures: dict[str, Any]) -> str:
     lines.append("| **total** | " + " | ".join(f"**{totals[n]:,.0f}**" for n in CPUS) + " |")
     lines += [
         "",
-        "Selection tasks are one per coin and window (18), so beyond 18 workers selection "
-        "gains nothing: its wall is the largest chunk. Stage 1's tasks are one per main variant "
-        "(36).",
+        "Selection tasks are one per coin, window and kind (72), so beyond 72 workers "
+        "selection gains nothing: its wall is the largest chunk. Stage 1's tasks are one per "
+        "main variant (36).",
     ]
     seed = figures.get("seed_selection")
     if seed is not None and scale < 1:
@@ -987,7 +987,7 @@ def real_projection(
     for name, rate in rates.items():
         chunks: dict[str, float] = {}
         for variant_id, n in counts.items():
-            key = "/".join(variant_id.split("/")[:2])
+            key = "/".join(variant_id.split("/")[:3])  # select's task: (symbol, window, kind)
             chunks[key] = chunks.get(key, 0.0) + rate * n * kept
         select[name] = {
             "cpu_s": sum(chunks.values()) + sum(bins),
@@ -1093,8 +1093,8 @@ def render_real(
         "Every task's cost comes from a cost model; the stage's real tasks are scheduled in "
         "order on that many one-thread workers (a free worker takes the next task), as "
         "`bench_seed_scale.py` does for the seed. Selection: cost per variant = rate x training "
-        f"events x {proj['kept']:,} kept features, one task per (symbol, window) after a "
-        "binning task per symbol; three rates bracket it:",
+        f"events x {proj['kept']:,} kept features, one task per (symbol, window, kind) after "
+        "a binning task per symbol; three rates bracket it:",
         "",
         *[
             f"- {name}: {rate_line(name)}, {sel['cpu_s'] / 3600:,.1f} CPU-hours, largest "
@@ -1128,8 +1128,8 @@ def render_real(
             f"{(cpu_fixed + cpu_rest + sel['cpu_s']) / 3600:,.1f} ({name})"
             for name, sel in proj["select"].items()
         )
-        + ". Beyond 18 CPUs selection gains nothing: its tasks are one per (symbol, window), "
-        "so at 64 CPUs its wall is its largest task.",
+        + ". Selection's tasks are one per (symbol, window, kind) (72): at 64 CPUs its wall "
+        "is close to its largest task.",
         "",
         "### What running it needs",
         "",

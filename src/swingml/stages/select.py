@@ -4,9 +4,9 @@ Parent side: the prep-kept columns pass the leak guard; each variant's usable ev
 known label) are split chronologically (most recent ``max_events``, last ``validation_fraction``
 validates, horizon purge); a symbol's variants share one row set, the union of their events.
 Workers: one task per symbol bins that row set once (quantile codes → LightGBM Dataset, a block
-of features at a time, saved with ``save_binary``); one task per (symbol, window) loads it and
-screens each variant on ``subset()``s, writing ``selection/variants/<slug>.json`` per variant (so a
-killed run resumes per variant).
+of features at a time, saved with ``save_binary``); one task per (symbol, window, kind) loads it
+and screens each variant on ``subset()``s, writing ``selection/variants/<slug>.json`` per variant
+(so a killed run resumes per variant).
 Parent again (SPEC §6): ``selection/rankings.parquet``, ``selection/report.json`` and, last,
 ``selection/final_features.json``.
 """
@@ -134,8 +134,8 @@ def run(ctx: StageContext) -> StageOutcome:
     for plan in plans:
         if plan.symbol not in bin_stats:
             continue
-        for w in sorted({v.w for v in plan.screened}):
-            ids = tuple(v.id for v in plan.screened if v.w == w)
+        for w, kind in sorted({(v.w, v.kind) for v in plan.screened}):
+            ids = tuple(v.id for v in plan.screened if (v.w, v.kind) == (w, kind))
             chunk_key = task_key(screen_chunk, SELECT_VERSION, bin_keys[plan.symbol], ids)
             expected.update(dict.fromkeys(ids, chunk_key))
             if all(_current(store, variant_id, chunk_key) for variant_id in ids):
@@ -145,7 +145,7 @@ def run(ctx: StageContext) -> StageOutcome:
                     chunk_key,
                     screen_chunk,
                     (str(store.root), plan.symbol, ids, config.selection, seed, chunk_key),
-                    f"{plan.symbol} w{w} ({len(ids)} variants)",
+                    f"{plan.symbol} w{w} {kind} ({len(ids)} variants)",
                     reuse=False,
                 )
             )
