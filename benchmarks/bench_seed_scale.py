@@ -1302,8 +1302,8 @@ def main() -> None:
             "selection, tuning and production whole at the seed's size: their peak RSS is "
             "measured on one task each by `--memory-probe` (its section above), their wall "
             "only projected",
-            "the full real-data run (`grid-2160` x `full` on the real hourly files): its "
-            "bound is projected in docs/results/full_real_run.md (`--real-data`)",
+            "the full real-data run (`grid-2160` x `full` on the real hourly files) to its "
+            "end: docs/results/full_real_run.md has what it measured and its projection",
             "tuning stages 2-4 at a realistic budget: they take whatever "
             "`tuning.budget` (minutes of wall on the configured workers) the user sets; the "
             "rows above charge the 1-minute budget run here, 75 % of it for stages 2-4",
