@@ -148,8 +148,10 @@ def selection_progress(run: Path) -> dict[str, Any]:
     """What an unfinished selection has screened, its per-variant cost fit and what is left.
 
     Cost per variant = a + b x training events, least squares on the screened variants (their
-    wall, one thread each); the rest is charged by that fit, scheduled on n workers as the stage
-    runs it: one task per (symbol, window), after the binning tasks.
+    wall, one thread each; refitted without those more than 5 median residuals off, such as a
+    variant in flight while the run was paused); the rest is charged by that fit and scheduled
+    on n workers after the binning tasks, one task per (symbol, window) as the run's code did
+    and one per (symbol, window, kind) as the stage does now.
     """
     select = run / "selection"
     train_events: dict[str, int] = {}
@@ -162,7 +164,15 @@ def selection_progress(run: Path) -> dict[str, Any]:
         done[payload["variant"]] = (int(payload["n_train"]), float(payload["wall_s"]))
     x = np.array([n for n, _ in done.values()], dtype=float)
     y = np.array([w for _, w in done.values()], dtype=float)
-    (a, b), *_ = np.linalg.lstsq(np.vstack([np.ones_like(x), x]).T, y, rcond=None)
+    design = np.vstack([np.ones_like(x), x]).T
+    (a, b), *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = np.abs(y - (a + b * x))
+    usual = residual <= 5 * np.median(residual)  # not a variant that was in flight in a pause
+    (a, b), *_ = np.linalg.lstsq(design[usual], y[usual], rcond=None)
+    measured = {  # an outlier's wall counts what the fit charges it
+        v: (w if ok else float(a + b * n))
+        for (v, (n, w)), ok in zip(done.items(), usual, strict=True)
+    }
     bins = pd.read_parquet(run / "tasks" / "select-bin" / "tasks.parquet")
     walls: dict[int, dict[int, float]] = {}
     largest: dict[int, float] = {}
@@ -170,7 +180,7 @@ def selection_progress(run: Path) -> dict[str, Any]:
         chunks: dict[str, float] = {}
         for variant, n in train_events.items():
             chunk = "/".join(variant.split("/")[:parts])
-            cost = done[variant][1] if variant in done else a + b * n
+            cost = measured[variant] if variant in measured else a + b * n
             chunks[chunk] = chunks.get(chunk, 0.0) + cost
         walls[parts] = {
             n: schedule(bins["wall_s"].tolist(), n) + schedule(sorted(chunks.values()), n)
@@ -180,6 +190,7 @@ def selection_progress(run: Path) -> dict[str, Any]:
     left = [a + b * n for v, n in train_events.items() if v not in done]
     return {
         "screened": len(done),
+        "outliers": int((~usual).sum()),
         "screenable": len(train_events),
         "events_done": int(x.sum()),
         "events": sum(train_events.values()),
@@ -222,7 +233,8 @@ def render_progress(run: Path, tuning_min: float, train_s: float) -> str:
         f"{p['events_done']:,} of {p['events']:,} training events "
         f"({p['events_done'] / p['events']:.0%}), {p['wall_done_s'] / 3600:.2f} hours of "
         f"variant wall (one thread each). Measured cost per variant: {p['a']:.2f} s + "
-        f"{p['b'] * 1000:.2f} ms per training event (least squares over the screened variants; "
+        f"{p['b'] * 1000:.2f} ms per training event (least squares over the screened variants, "
+        f"{p['outliers']} outliers left out; "
         "the fixed part is LightGBM's split search over 7,523 features, paid every round "
         "whatever the rows). The rest: "
         f"{p['left_s'] / 3600:.2f} hours of variant wall.",

@@ -1145,8 +1145,8 @@ def render_real(
         + "; `executor.memory_limit_mb` (default 6,144) covers it, and on Ray a node "
         "runs at most its memory / 6,144 MB tasks (10 on a 64 GiB node). Prep holds its row "
         "sample in one process (peak above).",
-        "- **CPUs**: 16 one-thread workers take the wall to the largest selection task; more "
-        "help only once selection's tasks are split finer.",
+        "- **CPUs**: selection has 72 tasks (one per symbol, window and kind); beyond that "
+        "many one-thread workers its wall is its largest task.",
         "- **Launch on a Ray cluster** (the run directory at the same path on every node):",
         "",
         "```bash",
