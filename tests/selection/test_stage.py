@@ -10,6 +10,7 @@ import pytest
 from swingml import pipeline
 from swingml.errors import BadInputError
 from swingml.pipeline import StageContext
+from swingml.stages import select
 from swingml.store import read_json
 
 Make = Callable[..., StageContext]
@@ -58,6 +59,30 @@ def test_rankings_are_deterministic_and_resume_per_variant(make_selected: Make) 
     assert read_json(store.path("selection", "final_features.json")) == final_first
     summary = store.read_summary()["stages"]["select"]
     assert summary["reused"] is False
+
+
+def test_a_variant_is_reused_whatever_task_screens_it(make_selected: Make) -> None:
+    """A variant's result is keyed by its binned Dataset and its id, not by the task that ran
+    it, so regrouping variants into tasks re-screens nothing (and a missing one is re-screened
+    to the same ranking)."""
+    ctx = make_selected()
+    store = ctx.store
+    payloads = [read_json(f) for f in sorted(store.path("selection", "variants").glob("*.json"))]
+    first = payloads[0]
+    symbol, kind = first["variant"].split("/")[0], first["variant"].split("/")[2]
+    other = next(
+        p
+        for p in payloads
+        if p["variant"].split("/")[0] == symbol and p["variant"].split("/")[2] != kind
+    )  # the stage never screened these two in one task
+    ids = (first["variant"], other["variant"])
+    select._variant_path(store, other["variant"]).unlink()
+    bin_key = read_json(store.dataset("select_binned_meta", symbol=symbol))["key"]
+    briefs = select.screen_chunk(
+        str(store.root), symbol, ids, ctx.config.selection, ctx.config.run.seed, bin_key
+    )
+    assert [b["reused"] for b in briefs] == [True, False]
+    assert read_json(select._variant_path(store, other["variant"]))["ranking"] == other["ranking"]
 
 
 def test_a_second_run_reuses_both_stages(make_selected: Make) -> None:

@@ -136,15 +136,16 @@ def run(ctx: StageContext) -> StageOutcome:
             continue
         for w, kind in sorted({(v.w, v.kind) for v in plan.screened}):
             ids = tuple(v.id for v in plan.screened if (v.w, v.kind) == (w, kind))
-            chunk_key = task_key(screen_chunk, SELECT_VERSION, bin_keys[plan.symbol], ids)
-            expected.update(dict.fromkeys(ids, chunk_key))
-            if all(_current(store, variant_id, chunk_key) for variant_id in ids):
+            bin_key = bin_keys[plan.symbol]
+            chunk_key = task_key(screen_chunk, SELECT_VERSION, bin_key, ids)
+            expected.update({v: variant_key(bin_key, v) for v in ids})
+            if all(_current(store, v, expected[v]) for v in ids):
                 continue
             screen_tasks.append(
                 Task(
                     chunk_key,
                     screen_chunk,
-                    (str(store.root), plan.symbol, ids, config.selection, seed, chunk_key),
+                    (str(store.root), plan.symbol, ids, config.selection, seed, bin_key),
                     f"{plan.symbol} w{w} {kind} ({len(ids)} variants)",
                     reuse=False,
                 )
@@ -322,11 +323,11 @@ def screen_chunk(
     ids: tuple[str, ...],
     config: SelectionConfig,
     seed: int,
-    chunk_key: str,
+    bin_key: str,
 ) -> list[dict[str, Any]]:
     """Screen each variant of ``ids`` on the symbol's binned Dataset; one JSON file per variant.
 
-    A variant whose file already carries this chunk's key is read back, not re-trained.
+    A variant whose file already carries its key (``variant_key``) is read back, not re-trained.
     """
     store = RunStore(root)
     threads = worker_threads()
@@ -339,7 +340,8 @@ def screen_chunk(
     out: list[dict[str, Any]] = []
     for variant_id in ids:
         path = _variant_path(store, variant_id)
-        if _current(store, variant_id, chunk_key):
+        key = variant_key(bin_key, variant_id)
+        if _current(store, variant_id, key):
             out.append(_brief(read_json(path), reused=True))
             continue
         if parent is None:
@@ -359,7 +361,7 @@ def screen_chunk(
             config,
         )
         payload = {
-            "key": chunk_key,
+            "key": key,
             "variant": variant_id,
             "status": "ok",
             "n_train": result.n_train,
@@ -375,9 +377,18 @@ def screen_chunk(
     return out
 
 
-def _current(store: RunStore, variant_id: str, chunk_key: str) -> bool:
+def variant_key(bin_key: str, variant_id: str) -> str:
+    """The key of one variant's screening: its binned Dataset's key and its id.
+
+    Not the key of the task that screened it, so that how variants are grouped into tasks is
+    free to change without screening any variant again.
+    """
+    return task_key(screen_chunk, SELECT_VERSION, bin_key, variant_id)
+
+
+def _current(store: RunStore, variant_id: str, key: str) -> bool:
     slug = Variant.from_id(variant_id).slug
-    return store.is_current("select_variant", chunk_key, slug=slug)
+    return store.is_current("select_variant", key, slug=slug)
 
 
 def _variant_path(store: RunStore, variant_id: str) -> Path:
