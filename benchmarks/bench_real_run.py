@@ -23,6 +23,7 @@ import pandas as pd
 
 from _bench import load_average, machine, write_section
 from bench_seed_scale import schedule
+from swingml.features.matrix import read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -94,9 +95,12 @@ def selection_lines(run: Path, base: Path) -> list[str]:
     final = set(_json(run / "selection" / "final_features.json")["features"])
     final_base = set(_json(base / "selection" / "final_features.json")["features"])
     shared = len(final & final_base)
+    generated = set(read_metadata(base / "features"))
+    new = len(final - generated)
     lines.append(
         f"- the two final sets share {shared} features ({shared / max(len(final), 1):.0%} of "
-        "this run's)"
+        f"this run's); {new} of this run's {len(final)} are features the baseline's profile "
+        "does not generate"
     )
     return lines
 
@@ -204,13 +208,18 @@ def selection_progress(run: Path) -> dict[str, Any]:
     }
 
 
-def render_progress(run: Path, tuning_min: float, train_s: float) -> str:
-    """The section of a run still in selection: what ran, and the measured rate's projection."""
+def render_progress(run: Path, base: Path, tuning_min: float, train_s: float) -> str:
+    """The section of a run not yet trained: what ran, and the measured rate's projection."""
     summary = _json(run / "summary.json")
     p = selection_progress(run)
-    cheap = sum(float(f.get("wall_s", 0.0)) for f in summary["stages"].values())
+    cheap = sum(
+        float(summary["stages"].get(name, {}).get("wall_s", 0.0))
+        for name in ("data", "features", "targets", "prep")
+    )
+    selected = "select" in summary["stages"]
+    where = "selection is done, tuning runs" if selected else "the run is still in selection"
     lines = [
-        "## Measured so far (the run is still in selection)",
+        f"## Measured so far ({where})",
         "",
         f"Run directory `{run.name}`; machine: {machine()}; load average when rendered: "
         f"{load_average()}.",
@@ -262,6 +271,8 @@ def render_progress(run: Path, tuning_min: float, train_s: float) -> str:
         f"largest task {p['largest_task_s'][2] / 3600:.2f} h before, "
         f"{p['largest_task_s'][3] / 3600:.2f} h now.",
     ]
+    if selected:
+        lines += ["", "### Selection (done)", "", *selection_lines(run, base)]
     return "\n".join(lines)
 
 
@@ -277,7 +288,8 @@ def main() -> None:
     else:
         config = _json(args.run / "manifest.json")["config"]
         train_s = float(_json(args.baseline / "summary.json")["stages"]["train"]["wall_s"])
-        text = render_progress(args.run, float(config["tuning"]["budget"]), train_s)
+        budget = float(config["tuning"]["budget"])
+        text = render_progress(args.run, args.baseline, budget, train_s)
     write_section(args.out, "measured", text, TITLE)
     print(text)
 
