@@ -28,7 +28,12 @@ class PrepConfig(Section):
 
 
 class SelectionConfig(Section):
-    """Per-variant shallow LightGBM screening and the cross-variant aggregate."""
+    """Per-variant shallow LightGBM screening and the cross-variant aggregate.
+
+    ``sampling`` (bagging 0.8 every 5 rounds, or GOSS) and ``feature_fraction`` (columns per
+    tree) trade screening time against the ranking's noise (docs/benchmarks/prep_selection.md);
+    ``seed`` (null: ``run.seed``) re-draws selection's sampling alone, to measure that noise.
+    """
 
     max_events: int = Field(default=25_000, ge=100)
     min_events: int = Field(default=50, ge=2)
@@ -43,6 +48,9 @@ class SelectionConfig(Section):
     max_bin: int = Field(default=63, ge=3, le=255)
     bin_construct_sample_cnt: int = Field(default=25_000, ge=1000)
     histogram_pool_size: float = Field(default=256.0, gt=0.0)
+    sampling: Literal["bagging", "goss"] = "bagging"
+    feature_fraction: float = Field(default=1.0, gt=0.0, le=1.0)
+    seed: int | None = None
 
 
 class TuningConfig(Section):

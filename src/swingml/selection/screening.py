@@ -68,6 +68,10 @@ def dataset_params(config: SelectionConfig, threads: int, seed: int) -> dict[str
 def train_params(config: SelectionConfig, threads: int, seed: int) -> dict[str, Any]:
     """The fixed shallow-model parameters of SPEC §6 and §8, plus the Dataset parameters.
 
+    Row sampling is SPEC §8's bagging unless ``sampling`` is GOSS (gradient-based one-side
+    sampling: every large-gradient row, a share of the rest); ``feature_fraction`` below 1 draws
+    that share of the columns for each tree.
+
     In an executor worker given a device (``training.device``), its device parameters too.
     """
     params = dataset_params(config, threads, seed)
@@ -79,12 +83,16 @@ def train_params(config: SelectionConfig, threads: int, seed: int) -> dict[str, 
         num_leaves=config.num_leaves,
         max_depth=config.max_depth,
         learning_rate=config.learning_rate,
-        bagging_freq=5,
-        bagging_fraction=0.8,
         seed=seed,
         deterministic=True,
         force_col_wise=True,
     )
+    if config.sampling == "goss":
+        params["data_sample_strategy"] = "goss"
+    else:
+        params.update(bagging_freq=5, bagging_fraction=0.8)
+    if config.feature_fraction < 1.0:
+        params["feature_fraction"] = config.feature_fraction
     return with_device(params)
 
 

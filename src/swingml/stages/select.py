@@ -104,7 +104,7 @@ def run(ctx: StageContext) -> StageOutcome:
         for symbol in config.data.symbols
     ]
     executor = make_executor(config, store, ctx.console)
-    seed = config.run.seed
+    seed = config.run.seed if config.selection.seed is None else config.selection.seed
     feature_print = combine_fingerprints(
         {"features": features_fingerprint(store), "columns": ",".join(columns)}
     )
