@@ -393,7 +393,7 @@ class MlflowRegistry:
             )
         )
         if wins:
-            self.client.set_registered_model_alias(card.name, CHAMPION, str(mv.version))
+            self._set_alias(card.name, CHAMPION, str(mv.version))
         champion = self._settle_champion(card.name, str(mv.version), score, tags)
         return RegisteredVersion(card.name, str(mv.version), champion)
 
@@ -429,7 +429,13 @@ class MlflowRegistry:
         """Point ``alias`` at ``version`` and record the move on that version."""
         for key, value in _move_record(alias, move, reason, previous).items():
             self.client.set_model_version_tag(name, version, key, value)
-        self.client.set_registered_model_alias(name, alias, version)
+        self._set_alias(name, alias, version)
+
+    def _set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` at ``version``. A server writes an alias by reading, then inserting or
+        updating: two writers that first set the same alias at once make one insert fail on the
+        alias's unique key (PostgreSQL), and written again it updates."""
+        _retry(lambda: self.client.set_registered_model_alias(name, alias, version))
 
     def _alias_version(self, name: str, alias: str) -> Any:
         try:
