@@ -102,7 +102,7 @@ def run_figures(root: Path) -> dict[str, dict[str, Any]]:
     return figures
 
 
-def render_runs(root: Path, figures: dict[str, dict[str, Any]]) -> list[str]:
+def render_runs(figures: dict[str, dict[str, Any]]) -> list[str]:
     base = figures["today"]
     seeds = [s for s in SEEDS if s in figures]
     pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1 :]]
@@ -271,7 +271,7 @@ def main() -> None:
             "tuning by trial count, so every run tunes the same way and only selection differs. "
             "Speed is the screening's summed `lgb.train` time (one thread per variant).",
             "",
-            *render_runs(args.runs, figures),
+            *render_runs(figures),
             "",
         ]
     if regime_fig is not None:

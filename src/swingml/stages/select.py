@@ -134,9 +134,9 @@ def run(ctx: StageContext) -> StageOutcome:
     for plan in plans:
         if plan.symbol not in bin_stats:
             continue
+        bin_key = bin_keys[plan.symbol]
         for w, kind in sorted({(v.w, v.kind) for v in plan.screened}):
             ids = tuple(v.id for v in plan.screened if (v.w, v.kind) == (w, kind))
-            bin_key = bin_keys[plan.symbol]
             chunk_key = task_key(screen_chunk, SELECT_VERSION, bin_key, ids)
             expected.update({v: variant_key(bin_key, v) for v in ids})
             if all(_current(store, v, expected[v]) for v in ids):
