@@ -18,6 +18,7 @@ from typing import Annotated, Any, get_type_hints
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 import swingml
 from swingml import pipeline
@@ -26,6 +27,7 @@ from swingml.deploy.profile_check import check_profile
 from swingml.errors import BadInputError, SwingmlError
 from swingml.gcs_store import is_gcs, open_store
 from swingml.pipeline import StageContext
+from swingml.redact import redact, redacted_output
 from swingml.store import RunStore
 from swingml.tuning.stages import STAGES as TUNING_STAGES
 
@@ -161,13 +163,23 @@ def _recorded_config(run_dir: str | None) -> tuple[str, dict[str, Any]] | None:
 
 
 def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
-    """Run a command body, mapping errors to SPEC §11 exit codes and one-line messages."""
+    """Run a command body, mapping errors to SPEC §11 exit codes and one-line messages; every
+    line it prints, errors included, passes through :func:`swingml.redact.redact`."""
+    with redacted_output():
+        return _mapped(debug, body)
+
+
+def _mapped(debug: bool, body: Callable[[], Any]) -> Any:
     try:
         return body()
     except BadInputError as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"[red]error[/red] (bad input): {exc}", markup=True, highlight=False)
+        err_console.print(
+            f"[red]error[/red] (bad input): {escape(redact(str(exc)))}",
+            markup=True,
+            highlight=False,
+        )
         raise typer.Exit(2) from None
     except (typer.Exit, click.exceptions.Exit, click.ClickException):
         raise
@@ -178,7 +190,7 @@ def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
         if debug:
             traceback.print_exc()
         kind = "" if isinstance(exc, SwingmlError) else f"{type(exc).__name__}: "
-        err_console.print(f"[red]error[/red]: {kind}{exc}", highlight=False)
+        err_console.print(f"[red]error[/red]: {kind}{escape(redact(str(exc)))}", highlight=False)
         if not debug:
             err_console.print("(run again with --debug for the traceback)")
         raise typer.Exit(1) from None

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from swingml import catalog
+from swingml.redact import redact_value
 
 SUMMARY = catalog.relative("summary")
 MANIFEST = catalog.relative("manifest")
@@ -70,8 +71,10 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
 
 
 def write_json_atomic(target: Path, payload: Any) -> None:
-    """Write ``payload`` as indented, key-sorted JSON, atomically."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+    """Write ``payload`` as indented, key-sorted JSON, atomically, with every secret in it
+    masked (:func:`swingml.redact.redact_value`): ``manifest.json``, ``summary.json`` and every
+    other JSON file of a run go through here."""
+    text = json.dumps(redact_value(payload), indent=2, sort_keys=True, default=str) + "\n"
     write_bytes_atomic(target, text.encode("utf-8"))
 
 

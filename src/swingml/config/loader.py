@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from swingml.config.root import Config
 from swingml.errors import BadInputError
+from swingml.redact import credential_in, without_credentials
 
 _SET_ORIGIN = "--set"
 
@@ -71,10 +72,58 @@ def load_config(
         _merge(merged, {"run": {"profile": profile}}, f"--profile {profile}", origins, ())
     if run_dir is not None:
         _merge(merged, {"run": {"dir": str(run_dir)}}, "--run-dir", origins, ())
+    _refuse_credentials(merged, origins, ())
     try:
         return Config.model_validate(merged)
     except ValidationError as exc:
         raise _explain(exc, origins) from None
+
+
+_MLFLOW_FIX = (
+    "put the credentials in MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or "
+    "MLFLOW_TRACKING_TOKEN) in the environment, which MLflow reads"
+)
+_EXCHANGE_FIX = "the public endpoints need none: swingml sends no credentials to the exchange"
+CREDENTIAL_FIXES: dict[str, str] = {
+    "registry.tracking_uri": _MLFLOW_FIX,
+    "registry.registry_uri": _MLFLOW_FIX,
+    "monitoring.pushgateway_url": "swingml sends no credentials to a push gateway: use one that "
+    "needs none from it (on the scraping network, or behind an authenticating proxy)",
+    "data.fetch.base_url": _EXCHANGE_FIX,
+    "data.fetch.rest_url": _EXCHANGE_FIX,
+}
+"""What to do instead, per key that can carry a credential (the exit-2 message says it)."""
+DEFAULT_FIX = (
+    "credentials come from the environment (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD "
+    "for MLflow) or Application Default Credentials (Cloud Storage, Vertex AI)"
+)
+
+
+def _refuse_credentials(
+    node: Any, origins: Mapping[tuple[str, ...], str], path: tuple[str, ...]
+) -> None:
+    """Exit 2 on any config value that holds a credential (user info in a URL, a ``?token=``):
+    the resolved config is recorded in ``manifest.json`` and compiled pipelines, which teams
+    share, so credentials come from the environment. The message never repeats the value."""
+    if isinstance(node, Mapping):
+        for key, child in node.items():
+            _refuse_credentials(child, origins, (*path, str(key)))
+    elif isinstance(node, list | tuple):
+        for child in node:
+            _refuse_credentials(child, origins, path)
+    elif isinstance(node, str) and (found := credential_in(node)) is not None:
+        key = ".".join(path)
+        origin = next(
+            (origins[path[:cut]] for cut in range(len(path), 0, -1) if path[:cut] in origins),
+            "config",
+        )
+        clean = without_credentials(node)
+        raise BadInputError(
+            f"{origin}: key {key}",
+            f"holds a credential ({found}); swingml records its config in manifest.json, "
+            "summary.json and compiled pipelines, so it takes no credentials from config",
+            f"use {key}={clean}; {CREDENTIAL_FIXES.get(key, DEFAULT_FIX)}",
+        )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from swingml.deploy.profile_check import check_deploy_keys, is_gcs_uri
 from swingml.deploy.resources import Machine, machine
 from swingml.deploy.steps import LIVE_STEPS, TRAINING_STEPS, Step, topological
 from swingml.errors import BadInputError
+from swingml.redact import redact
 
 STEP_RETRIES = 2
 
@@ -78,7 +79,18 @@ def compile_pipelines(config: Config, overrides: Sequence[str], output: Path) ->
     live = _pipeline(config, overrides, box, LIVE_STEPS, live=True)
     live_file = live_path(output)
     compiler.Compiler().compile(live, package_path=str(live_file))
+    for written in (output, live_file):
+        _scrub(written)
     return Compiled(output, live_file, config_cron(config))
+
+
+def _scrub(path: Path) -> None:
+    """Mask any secret in a compiled pipeline file (:func:`swingml.redact.redact`): the files
+    are uploaded and shared, and credentials reach the steps from their environment."""
+    text = path.read_text(encoding="utf-8")
+    clean = redact(text)
+    if clean != text:
+        path.write_text(clean, encoding="utf-8")
 
 
 def _kfp_compiler() -> Any:

@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from swingml.orchestration.attempt import execute
+from swingml.redact import RedactingFilter
 
 _PR_SET_PDEATHSIG = 1
 
@@ -57,6 +58,8 @@ def serve(conn: Connection) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # task logs are part of the run directory
     conn.send(("ready", os.getpid()))
     while True:
         try:

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from mlflow.models import infer_signature
 import swingml
 from swingml import catalog
 from swingml.errors import BadInputError, SwingmlError
+from swingml.redact import redact
 
 CHAMPION = "champion"
 PRIMARY_METRIC = "holdout_macro_ap"
@@ -185,7 +187,7 @@ def should_become_champion(
 
 def _tag(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text[:TAG_LIMIT]
+    return redact(text)[:TAG_LIMIT]
 
 
 def _who() -> str:
@@ -211,24 +213,35 @@ def _move_record(alias: str, move: str, reason: str, previous: str | None) -> di
     return {f"{alias}_{key}": value[:TAG_LIMIT] for key, value in record.items()}
 
 
+def health_url(uri: str) -> str:
+    """The ``/health`` URL of a tracking server URI: user info and query left out, so that a URI
+    such as ``http://bob:pw@host:5055`` probes ``http://host:5055/health``."""
+    parts = urllib.parse.urlsplit(uri)
+    host = parts.netloc.rpartition("@")[2]
+    path = f"{parts.path.rstrip('/')}/health"
+    return urllib.parse.urlunsplit((parts.scheme, host, path, "", ""))
+
+
 def _check_server(uri: str) -> None:
-    """Fail fast, naming the URI and the fix, when an http(s) tracking server does not answer."""
+    """Fail fast, naming the URI (redacted) and the fix, when an http(s) tracking server does
+    not answer."""
     if not uri.startswith(("http://", "https://")):
         return
+    shown = redact(uri)
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_S):
+        with urllib.request.urlopen(health_url(uri), timeout=HEALTH_TIMEOUT_S):
             pass
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
             raise _credentials_error(uri) from None
         raise RegistryUnavailableError(
-            f"MLflow server {uri} answers /health with HTTP {exc.code} (fix: check the server's "
-            "log; locally `scripts/services.sh status`)"
+            f"MLflow server {shown} answers /health with HTTP {exc.code} (fix: check the "
+            "server's log; locally `scripts/services.sh status`)"
         ) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = redact(str(getattr(exc, "reason", exc)))
         raise RegistryUnavailableError(
-            f"MLflow server {uri} is not reachable ({reason}) (fix: start it with "
+            f"MLflow server {shown} is not reachable ({reason}) (fix: start it with "
             "`scripts/services.sh up`, or point registry.tracking_uri / registry.registry_uri at "
             "a running server; leave them null for the run's own SQLite store)"
         ) from None
@@ -236,8 +249,9 @@ def _check_server(uri: str) -> None:
 
 def _credentials_error(uri: str) -> RegistryUnavailableError:
     return RegistryUnavailableError(
-        f"MLflow server {uri} refuses the credentials (fix: set MLFLOW_TRACKING_USERNAME and "
-        "MLFLOW_TRACKING_PASSWORD to an account of that server)"
+        f"MLflow server {redact(uri)} refuses the credentials (fix: set MLFLOW_TRACKING_USERNAME "
+        "and MLFLOW_TRACKING_PASSWORD to an account of that server, in the environment; not in "
+        "the URI)"
     )
 
 
