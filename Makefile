@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` (the whole workflow on the embedded default) and
-# `make test` (lint, format check, strict typing, the test suite). Both set up .venv first.
+# `make test` (lint, format check, strict typing, import layers, the test suite). Both set up
+# .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 test: lint
 	bash scripts/install-chromium.sh

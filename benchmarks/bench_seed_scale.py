@@ -490,6 +490,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
                 final.append(name)
         out = {"variants": briefs, "final_features": final}
     elif part in ("tune-study", "train"):
+        from swingml.loading import load_events
         from swingml.stages.train import _plan, train_task
         from swingml.tuning import tasks
         from swingml.tuning.driver import StudyPlan
@@ -503,6 +504,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
             variant, count = _largest_variant(config, store, dev)
             stage = spec(3)
             study = tasks.study_task(
+                load_events,
                 str(run),
                 variant.id,
                 features,

@@ -22,7 +22,7 @@ from swingml import catalog, parted
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
-from swingml.modeling.rows import VariantRows
+from swingml.modeling.rows import Events
 from swingml.splits import development_mask, holdout_cutoff, span_of
 from swingml.store import RunStore, combine_fingerprints, file_fingerprint, read_json
 from swingml.targets.grid import Variant
@@ -215,24 +215,6 @@ def load_inputs(config: Config, store: RunStore) -> Inputs:
 
 
 # ---- rows of one variant (task side) -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Events:
-    """Every event of a variant: features, labels (-1 unknown), bars, and which split it is in."""
-
-    X: np.ndarray
-    y: np.ndarray
-    bars: np.ndarray
-    stamps: pd.DatetimeIndex
-    dev: np.ndarray
-    holdout: np.ndarray
-    features: tuple[str, ...]
-    horizon: int
-
-    def rows(self, mask: np.ndarray) -> VariantRows:
-        """The rows where ``mask`` holds, as tuning and training take them."""
-        return VariantRows(self.X[mask], self.y[mask], self.bars[mask], self.features, self.horizon)
 
 
 @functools.lru_cache(maxsize=2)

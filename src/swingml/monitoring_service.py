@@ -1,6 +1,7 @@
 """The monitoring step of ``swingml monitor`` and of each live cycle: figures, files, exports.
 
-Reads and writes ``monitoring/`` in the run directory:
+Workflow-level (beside ``serving``): it loads the run's datasets and writes its files around the
+pure ``swingml.monitoring`` computation. Reads and writes ``monitoring/`` in the run directory:
 
 - ``reference/<model>-v<version>.parquet``: the champion's training reference (its inputs and
   class probabilities on the last ``monitoring.reference_rows`` development rows of its variant),

@@ -58,6 +58,11 @@ def _containers(spec: pipeline_spec_pb2.PipelineSpec) -> dict[str, dict[str, Any
     return out
 
 
+def test_training_steps_are_the_stages_in_run_order() -> None:
+    # checked here, not at import: deploy sits below the workflow layer and never imports pipeline
+    assert tuple(step.stage for step in TRAINING_STEPS) == RUN_ORDER
+
+
 @pytest.fixture(scope="module")
 def central_dev(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _compile(tmp_path_factory.mktemp("compile"), "central-dev", *OVERRIDES)

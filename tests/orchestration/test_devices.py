@@ -12,10 +12,10 @@ from typing import Any
 import orch_tasks
 import pytest
 
+from swingml import devices
 from swingml.config import ExecutorConfig, load_config
+from swingml.devices import Device, DevicePlan, least_held, plan_devices
 from swingml.errors import BadInputError
-from swingml.orchestration import devices
-from swingml.orchestration.devices import Device, DevicePlan, least_held, plan_devices
 from swingml.orchestration.executor import Task
 from swingml.orchestration.local import LocalExecutor
 from swingml.store import RunStore

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from swingml.pipeline import RUN_ORDER
-
 
 @dataclass(frozen=True)
 class Step:
@@ -42,8 +40,6 @@ LIVE_STEPS: tuple[Step, ...] = (
     Step("data_fetch", ("data", "fetch"), ()),
     Step("predict_live", ("predict", "live"), ("data_fetch",)),
 )
-
-assert tuple(step.stage for step in TRAINING_STEPS) == RUN_ORDER
 
 
 def topological(steps: Sequence[Step]) -> list[Step]:

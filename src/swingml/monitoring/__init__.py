@@ -1,4 +1,4 @@
 """Drift and performance monitoring of served champions.
 
-Pure computation, except ``service.py``: the run's ``monitoring/`` files and exports.
+Pure computation: the run's ``monitoring/`` files and exports are ``swingml.monitoring_service``.
 """

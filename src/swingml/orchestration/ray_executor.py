@@ -31,17 +31,17 @@ from typing import Any
 from rich.console import Console
 
 from swingml.config import ExecutorConfig
-from swingml.errors import StageFailedError
-from swingml.orchestration import health
-from swingml.orchestration.attempt import Outcome, execute, tail
-from swingml.orchestration.context import thread_environment
-from swingml.orchestration.devices import (
+from swingml.devices import (
     Device,
     DevicePlan,
     opencl_devices,
     parse_device,
     plan_devices,
 )
+from swingml.errors import StageFailedError
+from swingml.orchestration import health
+from swingml.orchestration.attempt import Outcome, execute, tail
+from swingml.orchestration.context import thread_environment
 from swingml.orchestration.executor import Task, TaskResult
 from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
 from swingml.store import RunStore, read_json, write_bytes_atomic

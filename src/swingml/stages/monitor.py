@@ -1,4 +1,4 @@
-"""Stage glue of ``swingml monitor``: every champion's figures now (``monitoring.service``)."""
+"""Stage glue of ``swingml monitor``: every champion's figures now (``monitoring_service``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 from swingml.features.matrix import read_metadata
 from swingml.inference.champions import ChampionCache
-from swingml.monitoring.service import figures_of, holdout_ap, operational_figures, publish
+from swingml.monitoring_service import figures_of, holdout_ap, operational_figures, publish
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.serving import open_registry
 

@@ -38,7 +38,7 @@ from swingml.inference.live import Pending, new_events_many, pending
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
 from swingml.loading import candles_file
-from swingml.monitoring.service import References, observe_cycle
+from swingml.monitoring_service import References, observe_cycle
 from swingml.pipeline import StageContext, StageOutcome, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry
 from swingml.serving import Serving

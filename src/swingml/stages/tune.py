@@ -21,7 +21,7 @@ import pandas as pd
 
 from swingml.config import Config
 from swingml.errors import BadInputError
-from swingml.loading import Inputs, event_counts, load_inputs
+from swingml.loading import Inputs, event_counts, load_events, load_inputs
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, TaskResult, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
@@ -87,6 +87,7 @@ def _screen(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) -
         ids = [v.id for v in groups[main_id]]
         share = weights[main_id] * capacity if not grant.trials else float("inf")
         args = (
+            load_events,
             inputs.root,
             ids,
             inputs.features,
@@ -174,7 +175,16 @@ def _study_tasks(
             n_trials=n_trials[main_id],
         )
         horizon = Variant.from_id(variant_id).horizon(config.targets)
-        args = (inputs.root, variant_id, inputs.features, inputs.cutoff, horizon, plan, deadline)
+        args = (
+            load_events,
+            inputs.root,
+            variant_id,
+            inputs.features,
+            inputs.cutoff,
+            horizon,
+            plan,
+            deadline,
+        )
         work.append(Task(key, tasks.study_task, args, label=main_id))
     return work
 

@@ -13,8 +13,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from swingml.devices import with_device
 from swingml.modeling.space import ParamValue, resolve
-from swingml.orchestration.devices import with_device
 from swingml.training.metrics import NUM_CLASSES
 
 FIXED_PARAMS: dict[str, Any] = {

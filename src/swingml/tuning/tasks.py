@@ -1,7 +1,8 @@
 """The tuning tasks workers run, and the tables their results become.
 
-Tasks take paths and small plans, load their own rows through ``swingml.loading`` and return
-small results: ``screen_task`` screens the variants of one main variant with default parameters
+Tasks take a row loader (the stage passes ``swingml.loading.load_events``: tuning never imports
+the workflow layer), paths and small plans, load their own rows through it and return small
+results: ``screen_task`` screens the variants of one main variant with default parameters
 (the stage that tunes ``variants``), ``study_task`` runs one study of one model (every other
 stage). The parent turns the results into the stage's tables with the helpers below.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -18,9 +19,8 @@ import numpy as np
 import pandas as pd
 
 from swingml.config import Config
-from swingml.loading import load_events
 from swingml.modeling.cv import folds_report
-from swingml.modeling.rows import VariantRows
+from swingml.modeling.rows import Events, VariantRows
 from swingml.targets.grid import Variant
 from swingml.training.model import TrainSettings
 from swingml.tuning.driver import CvPlan, StudyPlan, StudyResult, make_folds, run_study, screen_all
@@ -59,6 +59,10 @@ STUDY_COLUMNS = (
 )
 """One row per study: ``tuning/stage<N>/results.parquet``."""
 
+EventLoader = Callable[[str, Variant, tuple[str, ...], pd.Timestamp, int], Events]
+"""``(run root, variant, features, hold-out cutoff, horizon) -> Events``: how a task reads a
+variant's rows (``swingml.loading.load_events``)."""
+
 
 def train_settings(config: Config, stage: StageSpec) -> TrainSettings:
     """How each model of ``stage`` trains."""
@@ -75,6 +79,7 @@ def cv_plan(config: Config, stage: StageSpec) -> CvPlan:
 
 
 def screen_task(
+    load: EventLoader,
     root: str,
     variant_ids: list[str],
     features: tuple[str, ...],
@@ -102,7 +107,7 @@ def screen_task(
         groups.setdefault((variant.s, variant.kind), []).append(variant)
     event_sets: list[tuple[VariantRows, Mapping[str, np.ndarray]]] = []
     for _, group in sorted(groups.items(), key=lambda item: item[0]):
-        events = [load_events(root, v, features, cutoff, horizon) for v in group]
+        events = [load(root, v, features, cutoff, horizon) for v in group]
         mask = np.logical_and.reduce([e.dev for e in events])
         labels = {v.id: e.y[mask] for v, e in zip(group, events, strict=True)}
         event_sets.append((events[0].rows(mask), labels))
@@ -111,6 +116,7 @@ def screen_task(
 
 
 def study_task(
+    load: EventLoader,
     root: str,
     variant_id: str,
     features: tuple[str, ...],
@@ -121,7 +127,7 @@ def study_task(
 ) -> StudyResult:
     """One study of one model, within its trial count or time limit and deadline."""
     began = time.perf_counter()
-    events = load_events(root, Variant.from_id(variant_id), features, cutoff, horizon)
+    events = load(root, Variant.from_id(variant_id), features, cutoff, horizon)
     rows = events.rows(events.dev)
     limit = max(min(plan.time_limit_s, deadline - time.time()), 0.0)
     result = run_study(replace(plan, time_limit_s=limit), rows)
