@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Local services of the shared-registry environment (local-integration): PostgreSQL and an MLflow
-# tracking server backed by it, both on 127.0.0.1, data under .services/ of the checkout.
+# tracking server backed by it, both on 127.0.0.1, data under .services/ of the checkout. The
+# server reaches its database as role `mlflow`, which owns database `mlflow` and is not a
+# superuser (a cluster made before that role existed is handed over to it on the next `up`).
 #
 #   scripts/services.sh up       install what is missing, start both, wait for /health (idempotent)
 #   scripts/services.sh down     stop only the processes this script started (pid files)
@@ -8,7 +10,8 @@
 #
 # Environment (all optional):
 #   SWINGML_SERVICES_DIR   where data, sockets, logs and pid files live   (default <checkout>/.services)
-#   SWINGML_MLFLOW_PORT    port of the MLflow server on 127.0.0.1          (default 5000)
+#   SWINGML_MLFLOW_PORT    port of the MLflow server                      (default 5000)
+#   SWINGML_MLFLOW_HOST    address the MLflow server binds                 (default 127.0.0.1)
 #   SWINGML_PG_PORT        port of PostgreSQL on 127.0.0.1                 (default 55432)
 #   SWINGML_MLFLOW_WORKERS server worker processes                         (default 2)
 #   SWINGML_MLFLOW_AUTH=1  start the server with `--app-name basic-auth`; the admin user is
@@ -19,6 +22,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${SWINGML_SERVICES_DIR:-$ROOT/.services}"
 MLFLOW_PORT="${SWINGML_MLFLOW_PORT:-5000}"
+MLFLOW_HOST="${SWINGML_MLFLOW_HOST:-127.0.0.1}"
 PG_PORT="${SWINGML_PG_PORT:-55432}"
 WORKERS="${SWINGML_MLFLOW_WORKERS:-2}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
@@ -28,7 +32,8 @@ PGLOG="$DIR/pg/postgres.log"
 MLFLOW_PID="$DIR/mlflow.pid"
 MLFLOW_LOG="$DIR/mlflow.log"
 URL="http://127.0.0.1:$MLFLOW_PORT"
-DB_URI="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/mlflow"
+DB_ROLE=mlflow
+DB_URI="postgresql+psycopg://$DB_ROLE@127.0.0.1:$PG_PORT/mlflow"
 
 say() { echo "services: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -108,18 +113,52 @@ start_postgres() {
         say "initialising PostgreSQL in $PGDATA"
         as_pg "$bin/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 >/dev/null
     fi
-    if pg_running; then
-        return
+    if ! pg_running; then
+        port_busy "$PG_PORT" && die "port $PG_PORT on 127.0.0.1 is taken by another program; set SWINGML_PG_PORT"
+        # synchronous_commit=off: a crash may lose the last few commits, never consistency; a
+        # local registry gains a flush per write.
+        as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 \
+            -o "-h 127.0.0.1 -p $PG_PORT -k $PGSOCK -c max_connections=200 -c synchronous_commit=off" start >/dev/null ||
+            die "PostgreSQL did not start; see $PGLOG"
     fi
-    port_busy "$PG_PORT" && die "port $PG_PORT on 127.0.0.1 is taken by another program; set SWINGML_PG_PORT"
-    # synchronous_commit=off: a crash may lose the last few commits, never consistency; a local
-    # registry gains a flush per write.
-    as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 \
-        -o "-h 127.0.0.1 -p $PG_PORT -k $PGSOCK -c max_connections=200 -c synchronous_commit=off" start >/dev/null ||
-        die "PostgreSQL did not start; see $PGLOG"
-    if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
-        "SELECT 1 FROM pg_database WHERE datname='mlflow'" | grep -q 1; then
-        as_pg "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres mlflow
+    ensure_database "$bin"
+}
+
+# The server's database role: `mlflow`, a login role that owns database `mlflow` and nothing
+# else, with no superuser, createdb or createrole rights. Idempotent; a database made by an
+# earlier version of this script (owned by `postgres`) is handed over, tables and all.
+ensure_database() {
+    local bin="$1"
+    psql_pg() { as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+    if [[ "$(psql_pg -c "SELECT 1 FROM pg_roles WHERE rolname='$DB_ROLE'")" != 1 ]]; then
+        psql_pg -c "CREATE ROLE $DB_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION" >/dev/null
+    fi
+    local owner
+    owner="$(psql_pg -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname='mlflow'")"
+    if [[ -z "$owner" ]]; then
+        as_pg "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres -O "$DB_ROLE" mlflow
+    elif [[ "$owner" != "$DB_ROLE" ]]; then
+        say "handing database mlflow over to role $DB_ROLE (it was owned by $owner)"
+        psql_pg -c "ALTER DATABASE mlflow OWNER TO $DB_ROLE" >/dev/null
+        psql_pg -d mlflow >/dev/null <<SQL
+DO \$\$ DECLARE r record; BEGIN
+  FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') LOOP
+    EXECUTE format('ALTER %s public.%I OWNER TO $DB_ROLE', CASE r.relkind WHEN 'v' THEN 'VIEW'
+      WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.relname);
+  END LOOP;
+  -- sequences of a column moved with their table; the others one by one
+  FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'S' AND NOT EXISTS (
+             SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) LOOP
+    EXECUTE format('ALTER SEQUENCE public.%I OWNER TO $DB_ROLE', r.relname);
+  END LOOP;
+  FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           WHERE n.nspname = 'public' AND t.typtype = 'e' LOOP
+    EXECUTE format('ALTER TYPE public.%I OWNER TO $DB_ROLE', r.typname);
+  END LOOP;
+END \$\$;
+SQL
     fi
 }
 
@@ -168,7 +207,7 @@ start_mlflow() {
         --backend-store-uri "$DB_URI" \
         --artifacts-destination "$DIR/artifacts" \
         --serve-artifacts \
-        --host 127.0.0.1 --port "$MLFLOW_PORT" --workers "$WORKERS" $extra \
+        --host "$MLFLOW_HOST" --port "$MLFLOW_PORT" --workers "$WORKERS" $extra \
         >"$MLFLOW_LOG" 2>&1 </dev/null &
     echo $! >"$MLFLOW_PID"
     local waited=0
@@ -190,7 +229,8 @@ up() {
     start_postgres
     start_mlflow
     echo "$URL" >"$DIR/mlflow.url"
-    say "up in $((SECONDS - start)) s: MLflow $URL (backend $DB_URI, artifacts $DIR/artifacts)"
+    echo "$DB_URI" >"$DIR/mlflow.backend"  # tests start a basic-auth server on the same database
+    say "up in $((SECONDS - start)) s: MLflow $URL on $MLFLOW_HOST (backend $DB_URI, role $DB_ROLE not a superuser, artifacts $DIR/artifacts)"
 }
 
 down() {
@@ -201,7 +241,7 @@ down() {
         kill -KILL -- "-$pid" 2>/dev/null || true
         say "stopped mlflow server (pid $pid)"
     fi
-    rm -f "$MLFLOW_PID" "$DIR/mlflow.url"
+    rm -f "$MLFLOW_PID" "$DIR/mlflow.url" "$DIR/mlflow.backend"
     if [[ -n "$(pg_bin)" ]] && pg_running; then
         as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
         say "stopped PostgreSQL ($PGDATA)"
