@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution
 
 from swingml.modeling.cv import Fold, chronological_split, rolling_folds
 from swingml.modeling.rows import VariantRows
@@ -50,25 +51,72 @@ def study_seed(base: int, stage: int, model_id: str) -> int:
     return (base * 1_000_003 + stage * 7919 + zlib.crc32(model_id.encode())) % (2**31 - 1)
 
 
-class ReplayableTPESampler(optuna.samplers.TPESampler):
+class ReplayableTPESampler(optuna.samplers.BaseSampler):
     """TPE whose randomness for a trial depends only on the seed and the trials finished before.
 
     Optuna's TPE draws from one generator that advances with every trial, so a study resumed
     after a kill (a fresh sampler over the same journal) would sample other parameters than the
-    uninterrupted study. Reseeding before each trial from ``(seed, finished trials)`` makes the
-    resumed study continue exactly where the uninterrupted one went.
+    uninterrupted study. Each trial is therefore sampled by a fresh ``TPESampler`` seeded from
+    ``(seed, finished trials)`` (``trial_seed``), through Optuna's public sampler interface only,
+    so the resumed study continues exactly where the uninterrupted one went. TPE keeps no state
+    between trials besides its generators and caches it rebuilds from the study's trials.
     """
 
     def __init__(self, seed: int, n_startup_trials: int) -> None:
-        super().__init__(seed=seed, n_startup_trials=n_startup_trials)
-        self._base_seed = seed
+        self.seed = seed
+        self.n_startup_trials = n_startup_trials
+        self.current = self.for_trial(0)
+
+    def trial_seed(self, done: int) -> int:
+        """The seed of the trial that follows ``done`` finished trials."""
+        return (self.seed * 1_000_003 + done) % (2**31 - 1)
+
+    def for_trial(self, done: int) -> optuna.samplers.TPESampler:
+        """The TPE sampler of the trial that follows ``done`` finished trials."""
+        return optuna.samplers.TPESampler(
+            seed=self.trial_seed(done), n_startup_trials=self.n_startup_trials
+        )
+
+    def reseed_rng(self) -> None:
+        self.current.reseed_rng()
 
     def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         done = len(study.get_trials(deepcopy=False, states=DONE_STATES))
-        seed = (self._base_seed * 1_000_003 + done) % (2**31 - 1)
-        self._rng.rng.seed(seed)
-        self._random_sampler._rng.rng.seed(seed)
-        super().before_trial(study, trial)
+        self.current = self.for_trial(done)
+        self.current.before_trial(study, trial)
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        space: dict[str, BaseDistribution] = self.current.infer_relative_search_space(study, trial)
+        return space
+
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = self.current.sample_relative(study, trial, search_space)
+        return params
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self.current.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self.current.after_trial(study, trial, state, values)
 
 
 @dataclass(frozen=True)
