@@ -340,6 +340,13 @@ def _probe_file(run: Path, part: str) -> Path:
     return run.parent / f"{run.name}-probe-{part}.json"
 
 
+def _variant_file(store: Any, variant_id: str) -> Path:
+    """Select's per-variant ranking file (the catalog's ``select_variant``)."""
+    from swingml.targets.grid import Variant
+
+    return Path(store.dataset("select_variant", slug=Variant.from_id(variant_id).slug))
+
+
 def _largest_variant(config: Any, store: Any, dev: Any) -> tuple[Any, int]:
     """The grid's variant with the most usable development events, and that count."""
     import numpy as np
@@ -465,7 +472,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
         plan_out = json.loads(_probe_file(run, "select-plan").read_text())
         ids = tuple(plan_out["ids"])
         for variant_id in ids:  # screen afresh, not from an earlier probe's files
-            select._variant_path(store, variant_id).unlink(missing_ok=True)
+            _variant_file(store, variant_id).unlink(missing_ok=True)
         briefs = select.screen_chunk(
             str(run), plan_out["symbol"], ids, config.selection, seed, "probe"
         )
@@ -473,10 +480,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
             [
                 ranking_table(
                     v,
-                    [
-                        tuple(x)
-                        for x in json.loads(select._variant_path(store, v).read_text())["ranking"]
-                    ],
+                    [tuple(x) for x in json.loads(_variant_file(store, v).read_text())["ranking"]],
                     1.0,
                 )
                 for v in ids
