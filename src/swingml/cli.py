@@ -297,6 +297,12 @@ def train(opts: Shared) -> None:
     _through("train", opts)
 
 
+@command(app)
+def walkforward(opts: Shared) -> None:
+    """Replay each champion over the hold-out, refit never / every retrain.every / finer."""
+    _through("walkforward", opts, "swingml.stages.walkforward:run")
+
+
 @command(predict_app, "batch")
 def predict_batch(opts: Shared) -> None:
     """Predict every event row of every champion's variant over the whole history."""
@@ -410,7 +416,8 @@ def report(
     from swingml.report import command as report_command
 
     config = opts.load(recorded=False)
-    report_command.run(Path(config.run.dir), output, format_, open_, Console())
+    store = open_store(config.run.dir, config.run.work_dir)  # a gs:// run: its pulled copy
+    report_command.run(store.root, output, format_, open_, Console())
 
 
 OutputOpt = Annotated[

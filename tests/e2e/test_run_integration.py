@@ -91,7 +91,8 @@ def test_every_file_of_a_run_belongs_to_a_declared_dataset(run_dir: Path) -> Non
     assert not undeclared, undeclared[:10]
     found = {d.name for f in files if (d := owner(f)) is not None}
     # the live service, `swingml monitor` and `swingml report` write the rest, not `swingml run`
-    outside_run = {"monitoring", "report", "candle_parts"}
+    outside_run = {"monitoring", "report", "candle_parts", "walkforward_predictions"}
+    outside_run |= {"walkforward_scores"}
     assert set(CATALOG) - outside_run - found == set(), "declared but never written"
 
 
@@ -120,3 +121,33 @@ def test_read_only_commands_write_nothing_into_the_run(run_dir: Path, tmp_path: 
         done = CliRunner().invoke(app, [*args, "--run-dir", str(run_dir)])
         assert done.exit_code == 0, (args, done.output[-2000:])
         assert snapshot() == before, f"`swingml {' '.join(args)}` wrote into the run directory"
+
+
+@pytest.mark.slow
+def test_walkforward_replays_every_champion_out_of_sample(run_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from swingml.catalog import owner
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    done = swingml("walkforward", "--profile", "integration-test", "--run-dir", str(copy))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "chosen on the development period" in done.stdout
+    predictions = pd.read_parquet(copy / "walkforward" / "predictions.parquet")
+    scores = pd.read_parquet(copy / "walkforward" / "scores.parquet")
+    holdout = pd.read_parquet(copy / "training" / "holdout.parquet").set_index("main_id")
+    assert set(predictions["cadence"]) == {"never", "30D", "7D"}
+    assert predictions["main_id"].nunique() == MAIN_VARIANTS
+    # every cadence predicts the same hold-out events, after their refit point
+    rows = predictions.groupby(["main_id", "cadence"])["timestamp"].apply(tuple).unstack()
+    assert (rows["never"] == rows["7D"]).all() and (rows["never"] == rows["30D"]).all()
+    assert (predictions["refit_at"] <= predictions["timestamp"]).all()
+    # "never" is the registered development model: its AP is the hold-out's
+    never = scores[scores["cadence"] == "never"].set_index("main_id")
+    assert never["events"].to_dict() == holdout["holdout_rows"].astype(float).to_dict()
+    assert never["macro_ap"].to_numpy() == pytest.approx(
+        holdout.loc[never.index, "holdout_macro_ap"].to_numpy()
+    )
+    assert ((scores["lift_low"] <= scores["lift"]) & (scores["lift"] <= scores["lift_high"])).all()
+    assert all(owner(p.relative_to(copy).as_posix()) for p in (copy / "walkforward").rglob("*"))

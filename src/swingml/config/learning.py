@@ -98,3 +98,38 @@ class TrainingConfig(Section):
     early_stopping: int = Field(default=50, ge=1)
     validation_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)
     device: Literal["cpu", "gpu", "cuda"] = "cpu"
+
+
+class RetrainConfig(Section):
+    """How often champions are refit, and which cadences the walk-forward replay compares.
+
+    ``every`` is a duration (pandas spelling: ``30D``, ``12h``); the walk-forward replays "never"
+    (the development-period model), ``every`` and each of ``compare`` side by side on the same
+    hold-out events.
+    """
+
+    every: str = "30D"
+    compare: tuple[str, ...] = ("7D",)
+
+    @field_validator("every")
+    @classmethod
+    def _every_is_a_duration(cls, value: str) -> str:
+        return _duration(value)
+
+    @field_validator("compare")
+    @classmethod
+    def _compare_are_durations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_duration(v) for v in value)
+
+
+def _duration(value: str) -> str:
+    """``value`` when it spells a positive duration (``30D``, ``12h``), else a ValueError."""
+    import pandas as pd  # config loads before any stage; only this check needs pandas
+
+    try:
+        delta = pd.Timedelta(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a duration (write it like 30D or 12h)") from None
+    if delta <= pd.Timedelta(0):
+        raise ValueError(f"{value!r} must be a positive duration")
+    return value

@@ -11,6 +11,7 @@ from swingml.config.data import DataConfig
 from swingml.config.features import FeaturesConfig
 from swingml.config.learning import (
     PrepConfig,
+    RetrainConfig,
     SelectionConfig,
     SplitConfig,
     TrainingConfig,
@@ -40,6 +41,7 @@ class Config(Section):
     selection: SelectionConfig = SelectionConfig()
     tuning: TuningConfig = TuningConfig()
     training: TrainingConfig = TrainingConfig()
+    retrain: RetrainConfig = RetrainConfig()
     executor: ExecutorConfig = ExecutorConfig()
     registry: RegistryConfig = RegistryConfig()
     inference: InferenceConfig = InferenceConfig()

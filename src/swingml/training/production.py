@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import lightgbm as lgb
 import numpy as np
 
-from swingml.modeling.cv import chronological_split
+from swingml.modeling.cv import Fold, chronological_split
 from swingml.modeling.rows import VariantRows
 from swingml.modeling.space import ParamValue
 from swingml.training.metrics import (
@@ -65,6 +65,33 @@ def holdout_scores(y: np.ndarray, proba: np.ndarray, prefix: str) -> dict[str, f
     return scores
 
 
+@dataclass(frozen=True)
+class ProductionFit:
+    """A production model trained on some rows: booster, best iteration, rows it trained on."""
+
+    booster: lgb.Booster
+    best_iteration: int
+    train_rows: int
+
+
+def _split(rows: VariantRows, plan: TrainPlan) -> Fold:
+    split = chronological_split(rows.bars, rows.horizon, plan.validation_fraction)
+    if split is None:
+        raise ValueError(f"too few development rows ({len(rows.y)}) to train and validate")
+    return split
+
+
+def fit_production(
+    rows: VariantRows, params: dict[str, ParamValue], plan: TrainPlan
+) -> ProductionFit:
+    """The production model on ``rows`` (binned on them alone), as ``train_and_score`` trains it."""
+    split = _split(rows, plan)
+    full = binned_dataset(rows.X, rows.feature_names, plan.threads, plan.max_bin)
+    settings = TrainSettings(plan.num_rounds, plan.early_stopping, plan.seed, plan.threads)
+    model = fit(full, rows.y, split.train, split.valid, params, settings)
+    return ProductionFit(model.booster, model.best_iteration, len(split.train))
+
+
 def train_and_score(
     dev: VariantRows,
     X_hold: np.ndarray,
@@ -73,9 +100,7 @@ def train_and_score(
     plan: TrainPlan,
 ) -> ProductionResult:
     """Train the production model on ``dev`` and score it, the prior and stage 1 on the hold-out."""
-    split = chronological_split(dev.bars, dev.horizon, plan.validation_fraction)
-    if split is None:
-        raise ValueError(f"too few development rows ({len(dev.y)}) to train and validate")
+    split = _split(dev, plan)
     full = binned_dataset(dev.X, dev.feature_names, plan.threads, plan.max_bin)
     settings = TrainSettings(plan.num_rounds, plan.early_stopping, plan.seed, plan.threads)
     model = fit(full, dev.y, split.train, split.valid, params, settings)
