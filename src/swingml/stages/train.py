@@ -29,7 +29,7 @@ from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
 from swingml.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
-from swingml.training.production import TrainPlan, train_and_score
+from swingml.training.production import TrainPlan, production_plan, train_and_score
 from swingml.tuning.stages import spec
 
 TASK_VERSION = "tune-5"
@@ -40,18 +40,7 @@ BULKY = ("model", "example")
 
 
 def _plan(config: Config) -> TrainPlan:
-    return TrainPlan(
-        num_rounds=config.training.num_rounds,
-        early_stopping=config.training.early_stopping,
-        validation_fraction=config.training.validation_fraction,
-        seed=config.run.seed,
-        threads=config.executor.threads_per_worker,
-        max_bin=config.tuning.max_bin,
-        stage1_num_rounds=config.tuning.num_rounds,
-        stage1_early_stopping=spec(1).early_stopping,
-        stage1_validation_fraction=config.tuning.validation_fraction,
-        stage1_max_train=config.tuning.max_train_rows,
-    )
+    return production_plan(config, spec(1).early_stopping)
 
 
 def train_task(

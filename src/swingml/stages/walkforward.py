@@ -23,10 +23,9 @@ from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.report.skill import lift_interval
-from swingml.stages.plans import production_plan
 from swingml.store import write_parquet_atomic
 from swingml.targets.grid import Variant
-from swingml.training.production import TrainPlan
+from swingml.training.production import TrainPlan, production_plan
 from swingml.training.walkforward import (
     NEVER,
     History,
@@ -35,6 +34,7 @@ from swingml.training.walkforward import (
     step_scores,
     summary_row,
 )
+from swingml.tuning.stages import spec
 
 TASK_VERSION = "walkforward-1"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
@@ -120,7 +120,7 @@ def run(ctx: StageContext) -> StageOutcome:
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
     chosen = read_best_params(store)
-    plan = production_plan(config)
+    plan = production_plan(config, spec(1).early_stopping)
     config_hash = config.slice_hash("training", "tuning", "split", "targets", "run", "retrain")
     tasks: list[Task] = []
     for main_id, entry in chosen.items():

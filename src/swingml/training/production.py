@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import lightgbm as lgb
 import numpy as np
 
+from swingml.config import Config
 from swingml.modeling.cv import Fold, chronological_split
 from swingml.modeling.rows import VariantRows
 from swingml.modeling.space import ParamValue
@@ -40,6 +41,23 @@ class TrainPlan:
     stage1_early_stopping: int
     stage1_validation_fraction: float
     stage1_max_train: int
+
+
+def production_plan(config: Config, stage1_early_stopping: int) -> TrainPlan:
+    """How the run's production models train (``training``) and stage 1 trained (``tuning``;
+    its early stopping is the stage table's, passed in by the caller)."""
+    return TrainPlan(
+        num_rounds=config.training.num_rounds,
+        early_stopping=config.training.early_stopping,
+        validation_fraction=config.training.validation_fraction,
+        seed=config.run.seed,
+        threads=config.executor.threads_per_worker,
+        max_bin=config.tuning.max_bin,
+        stage1_num_rounds=config.tuning.num_rounds,
+        stage1_early_stopping=stage1_early_stopping,
+        stage1_validation_fraction=config.tuning.validation_fraction,
+        stage1_max_train=config.tuning.max_train_rows,
+    )
 
 
 @dataclass(frozen=True)
