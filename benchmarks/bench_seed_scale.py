@@ -495,7 +495,8 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
         out = {"variants": briefs, "final_features": final}
     elif part in ("tune-study", "train"):
         from swingml.loading import load_events
-        from swingml.stages.train import _plan, train_task
+        from swingml.stages.train import train_task
+        from swingml.training.production import production_plan
         from swingml.tuning import tasks
         from swingml.tuning.driver import StudyPlan
         from swingml.tuning.stages import spec
@@ -549,7 +550,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
                 dev.cutoff,
                 variant.horizon(config.targets),
                 tuned["params"],
-                _plan(config),
+                production_plan(config, spec(1).early_stopping),
             )
             out = {k: v for k, v in result.items() if k not in ("model", "example", "params")}
     else:
