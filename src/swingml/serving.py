@@ -28,10 +28,12 @@ def prediction_store(store: RunStore) -> PredictionStore:
     return PredictionStore(store.folder(PREDICTIONS))
 
 
-def open_registry(config: Config, store: RunStore) -> MlflowRegistry:
+def open_registry(config: Config, store: RunStore, create: bool = False) -> MlflowRegistry:
+    """The run's MLflow registry, the one way every command opens it: ``registry.tracking_uri``,
+    else the run's embedded SQLite store, which only ``train`` may create (``create``)."""
     section = config.registry
     db = store.dataset("mlflow_db")
-    if section.tracking_uri is None and not db.is_file():
+    if section.tracking_uri is None and not create and not db.is_file():
         raise BadInputError(
             str(db), "no model registry in this run", "run `swingml train` (or `swingml run`) first"
         )

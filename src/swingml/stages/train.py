@@ -26,14 +26,14 @@ from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
-from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
+from swingml.registry.mlflow_registry import ModelCard, model_name
+from swingml.serving import open_registry
 from swingml.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, production_plan, train_and_score
 from swingml.tuning.stages import spec
+from swingml.tuning.tasks import TASK_VERSION
 
-TASK_VERSION = "tune-5"
-"""Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 EXAMPLE_ROWS = 3
 BULKY = ("model", "example")
 """Task result keys that go to the model file and the registry, not to the hold-out table."""
@@ -93,14 +93,6 @@ def _fingerprint(store: RunStore, inputs: Inputs) -> str:
     return inputs.fingerprint
 
 
-def registry_for(config: Config, store: RunStore) -> MlflowRegistry:
-    """The run's MLflow registry (creating the SQLite store if it is the embedded default)."""
-    section = config.registry
-    return MlflowRegistry.for_run(
-        section.tracking_uri, section.registry_uri, section.experiment, store.root
-    )
-
-
 METRIC_COLUMNS = (
     "holdout_macro_ap",
     "holdout_ap_class0",
@@ -134,7 +126,7 @@ def _run(ctx: StageContext) -> StageOutcome:
     config, store = ctx.config, ctx.store
     inputs = load_inputs(config, store)
     chosen = read_best_params(store)
-    registry = registry_for(config, store)  # created once, before any worker starts
+    registry = open_registry(config, store, create=True)  # once, before any worker starts
     plan = _plan(config)
     config_hash = config.slice_hash("training", "tuning", "split", "targets", "run")
     tasks: list[Task] = []

@@ -32,9 +32,8 @@ from swingml.tuning import budget, policy, records, tasks
 from swingml.tuning.budget import Grant, StageReport
 from swingml.tuning.driver import StudyPlan, StudyResult
 from swingml.tuning.stages import STAGES, StageSpec, best_per_main, shares, spec
+from swingml.tuning.tasks import TASK_VERSION
 
-TASK_VERSION = "tune-5"
-"""Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""
 

@@ -26,6 +26,10 @@ from swingml.training.model import TrainSettings
 from swingml.tuning.driver import CvPlan, StudyPlan, StudyResult, make_folds, run_study, screen_all
 from swingml.tuning.stages import StageSpec
 
+TASK_VERSION = "tune-5"
+"""Part of every tuning and training task key (``stages/tune.py``, ``stages/train.py``): bump it
+when a task's output changes meaning for the same inputs."""
+
 SCREEN_COLUMNS = (
     "variant_id",
     "score",
