@@ -142,10 +142,10 @@ _DATASETS = (
     Dataset("model", "training/models/{main_id}.txt", "lightgbm", "train"),
     Dataset("holdout", "training/holdout.parquet", "parquet", "train"),
     Dataset("train_lock", "training/.lock", "text", "train"),
-    Dataset(
-        "walkforward_predictions", "walkforward/predictions.parquet", "parquet", "walkforward"
-    ),
+    Dataset("walkforward_predictions", "walkforward/predictions.parquet", "parquet", "walkforward"),
     Dataset("walkforward_scores", "walkforward/scores.parquet", "parquet", "walkforward"),
+    Dataset("walkforward_trades", "walkforward/trades.parquet", "parquet", "walkforward"),
+    Dataset("walkforward_confident", "walkforward/confident.parquet", "parquet", "walkforward"),
     Dataset("mlflow_db", "mlflow.db", "sqlite", "train"),
     Dataset("mlflow_artifacts", "mlartifacts/{path}", "text", "train"),
     Dataset("predictions", "predictions/{path}", "parquet", "predict"),

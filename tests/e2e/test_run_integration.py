@@ -92,7 +92,7 @@ def test_every_file_of_a_run_belongs_to_a_declared_dataset(run_dir: Path) -> Non
     found = {d.name for f in files if (d := owner(f)) is not None}
     # the live service, `swingml monitor` and `swingml report` write the rest, not `swingml run`
     outside_run = {"monitoring", "report", "candle_parts", "walkforward_predictions"}
-    outside_run |= {"walkforward_scores"}
+    outside_run |= {"walkforward_scores", "walkforward_trades", "walkforward_confident"}
     assert set(CATALOG) - outside_run - found == set(), "declared but never written"
 
 
@@ -150,4 +150,10 @@ def test_walkforward_replays_every_champion_out_of_sample(run_dir: Path, tmp_pat
         holdout.loc[never.index, "holdout_macro_ap"].to_numpy()
     )
     assert ((scores["lift_low"] <= scores["lift"]) & (scores["lift"] <= scores["lift_high"])).all()
+    trades = pd.read_parquet(copy / "walkforward" / "trades.parquet")
+    assert set(trades["cadence"]) == {"never", "30D", "7D"}
+    assert set(trades["horizon"]) == {"1bar", "half", "horizon"}
+    assert (trades.loc[trades["predicted"] == 0, "hit_rate"].isna()).all()  # no trade
+    top = pd.read_parquet(copy / "walkforward" / "confident.parquet")
+    assert top["precision"].between(0, 1).all() and set(top["predicted"]) <= {1, 2}
     assert all(owner(p.relative_to(copy).as_posix()) for p in (copy / "walkforward").rglob("*"))

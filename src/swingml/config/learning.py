@@ -105,11 +105,13 @@ class RetrainConfig(Section):
 
     ``every`` is a duration (pandas spelling: ``30D``, ``12h``); the walk-forward replays "never"
     (the development-period model), ``every`` and each of ``compare`` side by side on the same
-    hold-out events.
+    hold-out events. ``fee``: what one trade costs, both legs, as a fraction of the position
+    (the trader's view of the walk-forward predictions).
     """
 
     every: str = "30D"
     compare: tuple[str, ...] = ("7D",)
+    fee: float = Field(default=0.001, ge=0.0, lt=1.0)
 
     @field_validator("every")
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from swingml import parted
 from swingml.config import Config
 from swingml.loading import load_events, load_inputs, read_best_params
 from swingml.modeling.space import ParamValue
@@ -23,9 +24,10 @@ from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
 from swingml.pipeline import StageContext, StageOutcome
 from swingml.report.skill import lift_interval
-from swingml.store import write_parquet_atomic
+from swingml.store import RunStore, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, production_plan
+from swingml.training.trades import by_predicted_class, confident, forward_moves
 from swingml.training.walkforward import (
     NEVER,
     History,
@@ -36,7 +38,7 @@ from swingml.training.walkforward import (
 )
 from swingml.tuning.stages import spec
 
-TASK_VERSION = "walkforward-1"
+TASK_VERSION = "walkforward-2"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 PROBA = ("proba_0", "proba_1", "proba_2")
 SCOPE = "features and parameters chosen on the development period; models refit on the past only"
@@ -55,7 +57,9 @@ def walkforward_task(
     compare: tuple[str, ...],
 ) -> pd.DataFrame:
     """Every cadence's out-of-sample predictions of one variant's events from ``cutoff`` on."""
-    events = load_events(root, Variant.from_id(variant_id), features, cutoff, horizon)
+    variant = Variant.from_id(variant_id)
+    events = load_events(root, variant, features, cutoff, horizon)
+    close = parted.read_frame(RunStore(root).candles_path(variant.symbol), ["close"])["close"]
     history = History(
         events.X,
         events.y,
@@ -77,7 +81,8 @@ def walkforward_task(
         frame.insert(2, "cadence", cadence.name)
         frame.insert(3, "timestamp", history.when[rows])
         frame.insert(4, "label", history.y[rows].astype(np.int8))
-        frames.append(frame)
+        moves = forward_moves(close.to_numpy(np.float64), events.bars[rows], horizon, variant.side)
+        frames.append(pd.concat([frame, moves], axis=1))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -154,6 +159,13 @@ def run(ctx: StageContext) -> StageOutcome:
     scores = _scores(predictions, config, inputs.cutoff) if len(predictions) else pd.DataFrame()
     write_parquet_atomic(store.dataset("walkforward_predictions"), predictions)
     write_parquet_atomic(store.dataset("walkforward_scores"), scores)
+    fee = config.retrain.fee
+    top = confident(predictions, fee) if len(predictions) else pd.DataFrame()
+    write_parquet_atomic(
+        store.dataset("walkforward_trades"),
+        by_predicted_class(predictions, fee) if len(predictions) else pd.DataFrame(),
+    )
+    write_parquet_atomic(store.dataset("walkforward_confident"), top)
     summary = _by_cadence(scores) if len(scores) else {}
     _print(ctx, summary)
     details: dict[str, Any] = {
@@ -161,9 +173,24 @@ def run(ctx: StageContext) -> StageOutcome:
         "start": str(inputs.cutoff),
         "every": config.retrain.every,
         "cadences": summary,
+        "fee": fee,
+        "top_decile": _top_decile(top) if len(top) else {},
         "scope": SCOPE,
     }
     return StageOutcome(tasks=len(tasks), failed_tasks=len(tasks) - len(done), details=details)
+
+
+def _top_decile(top: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per cadence: precision of the top-decile predictions vs the class's base rate, and the
+    mean trade net of the fee (over models and the two trading classes)."""
+    out = {}
+    for cadence, group in top.groupby("cadence", sort=False):
+        out[str(cadence)] = {
+            "precision_mean": round(float(group["precision"].mean()), 6),
+            "base_rate_mean": round(float(group["base_rate"].mean()), 6),
+            "trade_mean": round(float(group["trade_mean"].mean()), 6),
+        }
+    return out
 
 
 def _print(ctx: StageContext, summary: dict[str, dict[str, Any]]) -> None:
