@@ -30,8 +30,10 @@ RUN /opt/venv/bin/python -m pip install --no-cache-dir -c constraints.txt ".[ser
 RUN /opt/venv/bin/swingml --version
 # end install-steps
 
+# GIT_PYTHON_REFRESH: the image has no git; MLflow would print a 20-line warning per logged run
 ENV PATH=/opt/venv/bin:$PATH \
     MLFLOW_DISABLE_TELEMETRY=true \
+    GIT_PYTHON_REFRESH=quiet \
     PYTHONUNBUFFERED=1
 WORKDIR /work
 ENTRYPOINT ["swingml"]
