@@ -18,7 +18,7 @@ import pytest
 
 from command_line import swingml
 
-SECTIONS = ("run", "budget", "champions", "champion", "features", "targets", "live")
+SECTIONS = ("run", "budget", "champions", "champion", "features", "targets", "walkforward", "live")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

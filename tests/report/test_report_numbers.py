@@ -141,3 +141,26 @@ def test_notebook_folder_is_replaced_whole(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report_data"]  # nothing half-written
     assert sorted(p.name for p in folder.iterdir()) == ["champions.parquet", "figures.json"]
     assert pd.read_parquet(folder / "champions.parquet")["x"].tolist() == [3, 4]
+
+
+@pytest.mark.slow
+def test_walkforward_section_shows_the_replay_of_the_run(full_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = Path(shutil.copytree(full_run, tmp_path / "run"))
+    done = swingml("walkforward", "--run-dir", str(root))  # the run's recorded config
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = tmp_path / "report.html"
+    done = swingml("report", "--run-dir", str(root), "--output", str(page))
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = pd.read_parquet(root / "walkforward" / "scores.parquet")
+    rows, _ = table_rows(page, "walkforward-summary")
+    assert [r["cadence"] for r in rows] == ["never", "30D", "7D"]
+    for row in rows:
+        group = scores[scores["cadence"] == row["cadence"]]
+        assert float(row["macro AP"]) == pytest.approx(group["macro_ap"].mean())
+        assert int(row["interval > 0"]) == int((group["lift_low"] > 0).sum())
+    models, _ = table_rows(page, "walkforward-models")
+    assert len(models) == scores["main_id"].nunique()
+    assert len(table_rows(page, "walkforward-confident")[0]) > 0
+    assert 'id="plot-walkforward_lift"' in page.read_text(encoding="utf-8")

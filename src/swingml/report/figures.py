@@ -546,6 +546,74 @@ def events_bar(table: pd.DataFrame) -> Figure:
     }
 
 
+# ---- walk-forward --------------------------------------------------------------------------------
+
+
+def walkforward_lift(scores: pd.DataFrame) -> Figure:
+    """Each model's walk-forward lift over a random ranking, with its interval, per cadence."""
+    traces = []
+    for cadence, group in scores.groupby("cadence", sort=False):
+        lift = group["lift"].to_numpy(np.float64)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": str(cadence),
+                "x": [str(m) for m in group["main_id"]],
+                "y": rounded(lift),
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": rounded(group["lift_high"].to_numpy(np.float64) - lift),
+                    "arrayminus": rounded(lift - group["lift_low"].to_numpy(np.float64)),
+                },
+            }
+        )
+    return {
+        "data": traces,
+        "layout": _layout(
+            "Walk-forward lift over a random ranking (90 % interval) per refit cadence",
+            xaxis={"tickangle": -45},
+            yaxis={"title": "macro AP - random", "zeroline": True},
+            margin={"l": 70, "r": 20, "t": 40, "b": 160},
+            height=440,
+        ),
+    }
+
+
+def walkforward_trades(trades: pd.DataFrame) -> Figure:
+    """Mean trade net of the fee by predicted class and horizon, one bar group per cadence."""
+    table = (
+        trades[trades["predicted"] > 0]
+        .groupby(["cadence", "predicted", "horizon"], sort=False)["trade_mean"]
+        .mean()
+        .reset_index()
+    )
+    names = {1: "breakout call", 2: "reversal call"}
+    traces = []
+    for cadence, group in table.groupby("cadence", sort=False):
+        traces.append(
+            {
+                "type": "bar",
+                "name": str(cadence),
+                "x": [
+                    f"{names[c]}, {h}"
+                    for c, h in zip(group["predicted"].tolist(), group["horizon"], strict=True)
+                ],
+                "y": rounded(group["trade_mean"].to_numpy(np.float64), 6),
+            }
+        )
+    return {
+        "data": traces,
+        "layout": _layout(
+            "Mean trade net of the fee (mean over models) by predicted class and horizon",
+            barmode="group",
+            yaxis={"title": "return per trade", "tickformat": ".2%"},
+            height=380,
+        ),
+    }
+
+
 # ---- live ---------------------------------------------------------------------------------------
 
 

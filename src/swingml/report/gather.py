@@ -47,6 +47,9 @@ class RunData:
     selected: list[str] = field(default_factory=list)
     feature_meta: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
+    walkforward: pd.DataFrame | None = None
+    walkforward_trades: pd.DataFrame | None = None
+    walkforward_confident: pd.DataFrame | None = None
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -188,6 +191,9 @@ def gather(root: Path) -> RunData:
             if path.is_file():
                 data.models[str(name)] = path
     _predictions(store, data)
+    data.walkforward = _parquet(store.dataset("walkforward_scores"))
+    data.walkforward_trades = _parquet(store.dataset("walkforward_trades"))
+    data.walkforward_confident = _parquet(store.dataset("walkforward_confident"))
     data.missing = _missing(data)
     return data
 

@@ -33,6 +33,7 @@ SECTIONS = (
     ("champion", "Per champion"),
     ("features", "Features"),
     ("targets", "Targets"),
+    ("walkforward", "Walk-forward"),
     ("live", "Live"),
 )
 HEADERS = {
@@ -388,6 +389,33 @@ def _targets_section(data: RunData, page: Page) -> str:
     return plot("events") + plot("class_balance")
 
 
+def _walkforward_section(data: RunData, page: Page) -> str:
+    scores = data.walkforward
+    if scores is None or scores.empty:
+        return "<p>No walk-forward replay in this run (`swingml walkforward` makes one).</p>"
+    page.tables["walkforward_scores"] = scores
+    page.figures["walkforward_lift"] = figures.walkforward_lift(scores)
+    html_parts = [
+        "<p>Each champion refit on the past only, at each cadence, predicting the hold-out "
+        "events up to its next refit; features and parameters chosen on the development "
+        "period. <code>never</code> is the registered development model.</p>",
+        table_html(tables.walkforward_summary(scores), "walkforward-summary"),
+        plot("walkforward_lift"),
+    ]
+    trades, top = data.walkforward_trades, data.walkforward_confident
+    if trades is not None and not trades.empty:
+        page.tables["walkforward_trades"] = trades
+        page.figures["walkforward_trades"] = figures.walkforward_trades(trades)
+        html_parts.append(plot("walkforward_trades"))
+    if top is not None and not top.empty:
+        page.tables["walkforward_confident"] = top
+        html_parts.append(table_html(tables.confident_summary(top), "walkforward-confident"))
+    html_parts.append(
+        table_html(tables.walkforward_models(scores), "walkforward-models", sortable=True)
+    )
+    return "".join(html_parts)
+
+
 def _live_section(data: RunData, page: Page) -> str:
     live = data.live_predictions
     if live is None:
@@ -405,6 +433,7 @@ BUILDERS = {
     "champion": _per_champion_section,
     "features": _features_section,
     "targets": _targets_section,
+    "walkforward": _walkforward_section,
     "live": _live_section,
 }
 

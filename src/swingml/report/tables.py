@@ -225,3 +225,46 @@ def target_balance(targets: pd.DataFrame | None) -> pd.DataFrame:
     first_k = targets[targets["k"] == targets["k"].min()]
     events = first_k.groupby(keys)["events"].sum()
     return labels.join(events).reset_index()[columns]
+
+
+def walkforward_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per refit cadence: mean walk-forward AP and lift, models with skill, stability."""
+    rows = []
+    for cadence, group in scores.groupby("cadence", sort=False):
+        rows.append(
+            {
+                "cadence": cadence,
+                "models": len(group),
+                "macro AP": float(group["macro_ap"].mean()),
+                "random AP": float(group["random_macro_ap"].mean()),
+                "lift": float(group["lift"].mean()),
+                "lift > 0": int((group["lift"] > 0).sum()),
+                "interval > 0": int((group["lift_low"] > 0).sum()),
+                "step AP spread": float(group["step_ap_std"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def walkforward_models(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per model, the walk-forward macro AP and lift interval of each cadence side by side."""
+    wide = scores.pivot(index="main_id", columns="cadence", values=["macro_ap", "lift_low"])
+    order = list(dict.fromkeys(scores["cadence"]))
+    out = pd.DataFrame({"model": wide.index})
+    for cadence in order:
+        out[f"AP {cadence}"] = wide[("macro_ap", cadence)].to_numpy()
+        out[f"lift 5 % {cadence}"] = wide[("lift_low", cadence)].to_numpy()
+    return out
+
+
+def confident_summary(top: pd.DataFrame) -> pd.DataFrame:
+    """Top-decile calls per cadence and class: precision next to the base rate, trade net of fee."""
+    table = (
+        top.groupby(["cadence", "predicted"], sort=False)[
+            ["count", "precision", "base_rate", "trade_mean", "hit_rate"]
+        ]
+        .mean()
+        .reset_index()
+    )
+    table["predicted"] = table["predicted"].map({1: "breakout", 2: "reversal"})
+    return table.rename(columns={"base_rate": "base rate", "trade_mean": "trade (net)"})
