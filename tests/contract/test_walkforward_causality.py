@@ -14,7 +14,7 @@ def test_a_step_is_predicted_without_the_labels_that_resolve_after_its_refit() -
     """Labels resolving after a refit point cannot reach the predictions made from it."""
     history = planted_history()
     weekly = Cadence("7D", pd.Timedelta("7D"))
-    before = replay(history, START, weekly, {}, PLAN)
+    before = replay(history, START, weekly, {}, PLAN, 20)
     second = START + pd.Timedelta("7D")
     late = np.asarray(history.candles[history.bars + HORIZON] >= second)
     rng = np.random.default_rng(5)
@@ -23,7 +23,7 @@ def test_a_step_is_predicted_without_the_labels_that_resolve_after_its_refit() -
     after = replay(
         History(history.X, scrambled, history.bars, history.when, history.candles,
                 history.features, HORIZON),
-        START, weekly, {}, PLAN,
+        START, weekly, {}, PLAN, 20,
     )  # fmt: skip
     first = before["refit_at"] == START
     columns = ["row", "proba_0", "proba_1", "proba_2"]

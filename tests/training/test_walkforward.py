@@ -43,7 +43,11 @@ def test_training_rows_end_their_label_horizon_before_the_refit_point() -> None:
 def test_never_is_the_development_model_and_every_cadence_predicts_the_same_rows() -> None:
     history = planted_history()
     never = replay(history, START, Cadence(NEVER, None), {"num_leaves": 7}, PLAN)
-    weekly = replay(history, START, Cadence("7D", pd.Timedelta("7D")), {"num_leaves": 7}, PLAN)
+    rounds = int(never["best_iteration"].iloc[0])
+    weekly = replay(
+        history, START, Cadence("7D", pd.Timedelta("7D")), {"num_leaves": 7}, PLAN, rounds
+    )
+    assert (weekly["best_iteration"] == rounds).all()  # refits keep the development rounds
     expected = np.flatnonzero(np.asarray(history.when >= START) & (history.y >= 0))
     assert never["row"].tolist() == expected.tolist() == weekly["row"].tolist()
     assert never["refit_at"].nunique() == 1 and weekly["refit_at"].nunique() > 1

@@ -38,7 +38,7 @@ from swingml.training.walkforward import (
 )
 from swingml.tuning.stages import spec
 
-TASK_VERSION = "walkforward-2"
+TASK_VERSION = "walkforward-3"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""
 PROBA = ("proba_0", "proba_1", "proba_2")
 SCOPE = "features and parameters chosen on the development period; models refit on the past only"
@@ -70,11 +70,14 @@ def walkforward_task(
         horizon,
     )
     frames = []
-    for cadence in cadences(every, compare):
+    rounds: int | None = None  # the development model's best iteration, which refits keep
+    for cadence in cadences(every, compare):  # "never" first
         try:
-            frame = replay(history, cutoff, cadence, params, plan)
+            frame = replay(history, cutoff, cadence, params, plan, rounds)
         except ValueError as exc:
             raise ValueError(f"{variant_id} ({cadence.name}): {exc}") from None
+        if cadence.name == NEVER and len(frame):
+            rounds = int(frame["best_iteration"].iloc[0])
         rows = frame.pop("row").to_numpy(np.int64)
         frame.insert(0, "main_id", main_id)
         frame.insert(1, "variant_id", variant_id)

@@ -124,6 +124,22 @@ def fit(
     return FitResult(booster, int(best), proba)
 
 
+def fit_rounds(
+    full: lgb.Dataset, labels: np.ndarray, params: Mapping[str, ParamValue], settings: TrainSettings
+) -> lgb.Booster:
+    """Train on every row of ``full`` for exactly ``settings.num_rounds`` rounds (no validation).
+
+    A refit on all the data a model may see: its rounds were chosen earlier, by early stopping.
+    """
+    rows = np.arange(full.num_data())
+    booster = lgb.train(
+        lgb_params(params, len(rows), settings.seed, settings.threads),
+        _subset(full, rows, labels),
+        num_boost_round=settings.num_rounds,
+    )
+    return booster
+
+
 def predict(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None = None) -> np.ndarray:
     """Class probabilities, shape ``(rows, 3)``."""
     if len(X) == 0:

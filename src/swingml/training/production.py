@@ -24,7 +24,7 @@ from swingml.training.metrics import (
     per_class_ap,
     random_macro_ap,
 )
-from swingml.training.model import TrainSettings, binned_dataset, fit, predict
+from swingml.training.model import TrainSettings, binned_dataset, fit, fit_rounds, predict
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,19 @@ def fit_production(
     settings = TrainSettings(plan.num_rounds, plan.early_stopping, plan.seed, plan.threads)
     model = fit(full, rows.y, split.train, split.valid, params, settings)
     return ProductionFit(model.booster, model.best_iteration, len(split.train))
+
+
+def refit_all(
+    rows: VariantRows, params: dict[str, ParamValue], plan: TrainPlan, rounds: int
+) -> ProductionFit:
+    """The production model refit on every row of ``rows`` for ``rounds`` rounds (the best
+    iteration its evaluated development model stopped at), binned on those rows alone."""
+    if len(rows.y) < 2:
+        raise ValueError(f"too few rows ({len(rows.y)}) to refit")
+    full = binned_dataset(rows.X, rows.feature_names, plan.threads, plan.max_bin)
+    settings = TrainSettings(rounds, plan.early_stopping, plan.seed, plan.threads)
+    booster = fit_rounds(full, rows.y, params, settings)
+    return ProductionFit(booster, rounds, len(rows.y))
 
 
 def train_and_score(

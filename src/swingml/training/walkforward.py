@@ -1,11 +1,12 @@
 """Walk-forward replay of one champion: refit on the past at each step, predict the step.
 
 From ``start`` (the hold-out cutoff) to the last event, a cadence refits the model at ``start``,
-``start + every``, ``start + 2 every``, ... Each refit trains exactly as the production model
-does (tuned parameters; the last ``validation_fraction`` of its rows validates, purged, for early
-stopping) on every labelled event whose whole label horizon ends before the refit point, and
-predicts the events up to the next refit point. The cadence "never" refits once, at ``start``:
-that is the development-period production model, so its predictions are the hold-out's.
+``start + every``, ``start + 2 every``, ... The cadence "never" fits once, at ``start``, exactly as
+``train`` fits the evaluated development model (early stopping on the purged last
+``validation_fraction`` of its rows), so its predictions are the hold-out's. Every other cadence
+refits the way the served model is refit (``production.refit_all``): on every labelled event whose
+whole label horizon ends before the refit point, for the rounds the development model stopped at.
+So the replay measures the procedure that is served.
 
 Features and parameters stay those chosen on the development period: a replay measures what
 refitting buys, not re-selection or re-tuning.
@@ -24,7 +25,7 @@ from swingml.modeling.space import ParamValue
 from swingml.splits import development_mask
 from swingml.training.metrics import macro_ap, random_macro_ap
 from swingml.training.model import predict
-from swingml.training.production import TrainPlan, fit_production
+from swingml.training.production import TrainPlan, fit_production, refit_all
 
 NEVER = "never"
 
@@ -78,11 +79,13 @@ def replay(
     cadence: Cadence,
     params: dict[str, ParamValue],
     plan: TrainPlan,
+    rounds: int | None = None,
 ) -> pd.DataFrame:
     """Out-of-sample class probabilities of every labelled event from ``start`` on.
 
     Columns: ``row`` (index into the history), ``refit_at``, ``train_rows``, ``best_iteration``,
-    ``proba_0..2``. Every cadence predicts the same rows.
+    ``proba_0..2``. Every cadence predicts the same rows. A cadence other than "never" refits for
+    ``rounds`` rounds (the "never" model's best iteration).
     """
     tested = np.asarray(history.when >= start) & (history.y >= 0)
     frames = []
@@ -95,7 +98,13 @@ def replay(
                 rows &= np.asarray(history.when < following)
             if not rows.any():
                 continue
-            model = fit_production(history.before(point), params, plan)
+            past = history.before(point)
+            if cadence.every is None:
+                model = fit_production(past, params, plan)
+            elif rounds is None:
+                raise ValueError(f"cadence {cadence.name} refits for fixed rounds: pass rounds")
+            else:
+                model = refit_all(past, params, plan, rounds)
             proba = predict(model.booster, history.X[rows], model.best_iteration)
             frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in range(proba.shape[1])])
             frame.insert(0, "row", np.flatnonzero(rows))
