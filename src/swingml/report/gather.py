@@ -21,6 +21,7 @@ import pyarrow.dataset as ds
 from swingml import parted
 from swingml.errors import BadInputError
 from swingml.inference.store import PROBA, PredictionStore
+from swingml.redact import redact_value
 from swingml.splits import holdout_cutoff, span_of
 from swingml.store import MANIFEST, SUMMARY, RunStore, read_json
 
@@ -166,10 +167,10 @@ def gather(root: Path) -> RunData:
             "pass --run-dir of a folder made by `swingml run` or a stage command",
         )
     manifest = store.read_manifest()
-    data = RunData(
+    data = RunData(  # redacted: a run written before secrets were refused may hold one
         root=root,
-        summary=store.read_summary(),
-        config=dict(manifest.get("config", {})),
+        summary=redact_value(store.read_summary()),
+        config=redact_value(dict(manifest.get("config", {}))),
         input_fingerprint=manifest.get("input_fingerprint"),
     )
     symbols = list(data.config.get("data", {}).get("symbols", []))
