@@ -141,6 +141,7 @@ _DATASETS = (
     Dataset("best_params", "tuning/best_params.json", "json", "tune"),
     Dataset("model", "training/models/{main_id}.txt", "lightgbm", "train"),
     Dataset("holdout", "training/holdout.parquet", "parquet", "train"),
+    Dataset("holdout_predictions", "training/holdout_predictions.parquet", "parquet", "train"),
     Dataset("train_lock", "training/.lock", "text", "train"),
     Dataset("walkforward_predictions", "walkforward/predictions.parquet", "parquet", "walkforward"),
     Dataset("walkforward_scores", "walkforward/scores.parquet", "parquet", "walkforward"),

@@ -31,6 +31,7 @@ def rows(
             "p_reversal": np.full(n, p[2]),
             "label": pd.array([label] * n, dtype="Int8"),
             "source": "batch",
+            "in_sample": pd.array([pd.NA] * n, dtype="boolean"),
         }
     )[list(COLUMNS)]
 

@@ -60,4 +60,14 @@ def predict_events(
         frame[name] = proba[:, j]
     frame["label"] = labels.astype("Int8").to_numpy()
     frame["source"] = source
+    frame["in_sample"] = in_sample(champion, frame["timestamp"])
     return frame[list(COLUMNS)]
+
+
+def in_sample(champion: Champion, stamps: pd.Series) -> pd.arrays.BooleanArray:
+    """Which events at ``stamps`` the champion's version trained on: those up to its last
+    training event (labels resolve in time order, so every earlier labelled event was one)."""
+    last = champion.last_trained_event
+    if last is None:
+        return pd.array([pd.NA] * len(stamps), dtype="boolean")
+    return pd.array(np.asarray(pd.DatetimeIndex(stamps) <= last), dtype="boolean")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
+import pandas as pd
 
 from swingml.config import TargetsConfig
 from swingml.errors import BadInputError
@@ -41,6 +42,9 @@ class Champion:
     features: tuple[str, ...]
     booster: lgb.Booster
     registered: str = ""
+    last_trained_event: pd.Timestamp | None = None
+    """The latest event this version trained on (every earlier labelled event was a training
+    row); None for versions that do not record it."""
 
     def horizon(self, targets: TargetsConfig) -> int:
         """The label horizon of the champion's variant, in bars."""
@@ -103,7 +107,11 @@ def check_champion(
             f"({shown}{more})",
             "run `swingml features` with the config the model was trained with, or retrain",
         )
-    return Champion(main_id or name, version, variant, tuple(kept), booster, name)
+    last = tags.get("trained_last_event")
+    stamp = pd.Timestamp(last) if last else None
+    if stamp is not None and stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return Champion(main_id or name, version, variant, tuple(kept), booster, name, stamp)
 
 
 def load_champions(

@@ -31,7 +31,18 @@ from swingml.store import exclusive_lock, read_json, write_json_atomic
 PROBA: tuple[str, ...] = ("p_neither", "p_breakout", "p_reversal")
 """Class probabilities in class order: 0 neither, 1 breakout, 2 reversal."""
 
-COLUMNS: tuple[str, ...] = ("timestamp", "variant", "model", "version", *PROBA, "label", "source")
+COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "variant",
+    "model",
+    "version",
+    *PROBA,
+    "label",
+    "source",
+    "in_sample",
+)
+"""``in_sample``: the event was a training row of the version that predicted it (NA: the version
+does not record what it trained on)."""
 SOURCES: tuple[str, ...] = ("batch", "live")
 
 SCHEMA = pa.schema(
@@ -43,6 +54,7 @@ SCHEMA = pa.schema(
         *((name, pa.float64()) for name in PROBA),
         ("label", pa.int8()),
         ("source", pa.string()),
+        ("in_sample", pa.bool_()),
     ]
 )
 
@@ -86,11 +98,13 @@ def empty_frame() -> pd.DataFrame:
 def _from_arrow(table: pa.Table) -> pd.DataFrame:
     frame: pd.DataFrame = table.to_pandas(types_mapper={pa.int8(): pd.Int8Dtype()}.get)
     frame["label"] = frame["label"].astype("Int8")
+    frame["in_sample"] = frame["in_sample"].astype("boolean")
     return frame
 
 
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
     label = frame["label"].astype("Int8")
+    in_sample = frame["in_sample"].astype("boolean")
     arrays = [
         pa.array(stamps_ms(frame["timestamp"]), type=pa.timestamp("ms", tz="UTC")),
         pa.array(frame["variant"].astype(str).tolist(), type=pa.string()),
@@ -99,6 +113,11 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
         *(pa.array(frame[p].to_numpy(np.float64), type=pa.float64()) for p in PROBA),
         pa.array(label.fillna(0).to_numpy(np.int8), mask=label.isna().to_numpy(), type=pa.int8()),
         pa.array(frame["source"].astype(str).tolist(), type=pa.string()),
+        pa.array(
+            in_sample.fillna(False).to_numpy(bool),
+            mask=in_sample.isna().to_numpy(),
+            type=pa.bool_(),
+        ),
     ]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 

@@ -88,6 +88,22 @@ class ModelCard:
     metrics: Mapping[str, float]
     input_example: pd.DataFrame
     interval: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Further tags of the version: what data it saw (``DATA_TAGS``)."""
+    serve: bool = True
+    """False: registered for the record only, never made champion (an evaluated model)."""
+
+
+DATA_TAGS = (
+    "data_role",
+    "trained_through",
+    "trained_last_event",
+    "trained_rows",
+    "evaluated_version",
+)
+"""Tags saying what data a version saw: ``evaluated`` (development data, scored on the hold-out)
+or ``served`` (refit on everything to ``trained_through``; its metrics are its evaluated
+version's)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,7 @@ class VersionSummary:
     aliases: tuple[str, ...]
     created: str
     moves: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -370,6 +387,7 @@ class MlflowRegistry:
             "model_sha256": model_hash,
             "code_version": version,
             **{k: repr(v) for k, v in metrics.items()},
+            **{k: _tag(v) for k, v in card.tags.items()},
         }
         with mlflow.start_run(experiment_id=self.experiment_id, run_name=card.name) as run:
             mlflow.set_tags(tags)
@@ -392,7 +410,9 @@ class MlflowRegistry:
         # (one request instead of one per tag); _settle_champion re-checks after the alias write.
         current = self._alias_version(card.name, CHAMPION)
         current_tags = None if current is None else dict(current.tags)
-        wins = should_become_champion(score, card.data_fingerprint, current_tags, card.interval)
+        wins = card.serve and should_become_champion(
+            score, card.data_fingerprint, current_tags, card.interval
+        )
         previous = None if current is None else str(current.version)
         record = _move_record(CHAMPION, "train", self._reason(score), previous) if wins else {}
         # MLflow 3 logs a model as a LoggedModel (``models:/m-…``): a server accepts that source
@@ -408,6 +428,8 @@ class MlflowRegistry:
         )
         if wins:
             self._set_alias(card.name, CHAMPION, str(mv.version))
+        if not card.serve:
+            return RegisteredVersion(card.name, str(mv.version), False)
         champion = self._settle_champion(card.name, str(mv.version), score, tags)
         return RegisteredVersion(card.name, str(mv.version), champion)
 
@@ -571,6 +593,7 @@ class MlflowRegistry:
                     tuple(sorted(on.get(str(mv.version), []))),
                     created.isoformat(timespec="seconds"),
                     moves,
+                    {k: tags[k] for k in DATA_TAGS if k in tags},
                 )
             )
         return sorted(out, key=lambda v: int(v.version))

@@ -139,12 +139,28 @@ def _predictions(store: RunStore, data: RunData) -> None:
     frame = frame[wanted.isna() | (frame["version"] == wanted)]
     live = frame[frame["source"] == "live"]
     data.live_predictions = live.reset_index(drop=True) if len(live) else None
-    if data.cutoff is None:
+    if data.cutoff is None or data.holdout_predictions:
         return
     held = frame[
         (frame["source"] == "batch") & (frame["timestamp"] >= data.cutoff) & frame["label"].notna()
     ]
     for name, rows in held.groupby("model", sort=False):
+        data.holdout_predictions[str(name)] = rows.sort_values("timestamp").reset_index(drop=True)
+
+
+def _evaluated_predictions(store: RunStore, data: RunData) -> None:
+    """The evaluated models' own hold-out predictions (``train`` writes them). The served model
+    was refit on the hold-out too, so its batch predictions there are in-sample; runs trained
+    before served models existed fall back to the batch predictions (``_predictions``)."""
+    frame = _parquet(store.dataset("holdout_predictions"))
+    if frame is None or data.holdout is None:
+        return
+    versions = dict(
+        zip(data.holdout["main_id"], data.holdout.get("evaluated_version", []), strict=False)
+    )
+    for name, rows in frame.groupby("main_id", sort=False):
+        rows = rows.rename(columns={"main_id": "model"}).assign(source="holdout")
+        rows["version"] = versions.get(name)
         data.holdout_predictions[str(name)] = rows.sort_values("timestamp").reset_index(drop=True)
 
 
@@ -191,6 +207,7 @@ def gather(root: Path) -> RunData:
             path = store.dataset("model", main_id=name)
             if path.is_file():
                 data.models[str(name)] = path
+    _evaluated_predictions(store, data)
     _predictions(store, data)
     data.walkforward = _parquet(store.dataset("walkforward_scores"))
     data.walkforward_trades = _parquet(store.dataset("walkforward_trades"))

@@ -44,6 +44,18 @@ def list_models(ctx: StageContext) -> StageOutcome:
     return StageOutcome(details={"models": len(models), "champions": champions})
 
 
+def _saw(data: dict[str, str]) -> str:
+    """What data a version trained on, from its tags (``-`` for versions older than the tags)."""
+    role = data.get("data_role")
+    if role is None:
+        return "-"
+    through = data.get("trained_through", "?")[:16]
+    line = f"{role}: {data.get('trained_rows', '?')} rows to {through}"
+    if data.get("evaluated_version"):
+        line += f" (scored as v{data['evaluated_version']})"
+    return line
+
+
 def _last_move(alias: str, version: VersionSummary) -> str:
     """``champion -> v3: promote by ana at … (replaced v2): reason``, from the version tags."""
     moves = version.moves
@@ -62,7 +74,16 @@ def show_versions(ctx: StageContext, name: str) -> StageOutcome:
     registry = open_registry(ctx.config, ctx.store)
     versions = registry.versions(name)
     table = Table(title=f"versions of {name} in {registry.registry_uri}")
-    columns = ("version", "aliases", "variant", "interval", "data", "hold-out AP", "prior AP")
+    columns = (
+        "version",
+        "aliases",
+        "variant",
+        "interval",
+        "data",
+        "saw",
+        "hold-out AP",
+        "prior AP",
+    )
     for column in (*columns, "created"):
         table.add_column(column, justify="right" if column.endswith("AP") else "left")
     for v in versions:
@@ -72,6 +93,7 @@ def show_versions(ctx: StageContext, name: str) -> StageOutcome:
             v.variant_id,
             v.interval or "-",
             v.data_fingerprint[:12],
+            _saw(v.data),
             _fmt(v.metrics.get("holdout_macro_ap")),
             _fmt(v.metrics.get("prior_macro_ap")),
             v.created,

@@ -2,14 +2,18 @@
 
 Each main variant trains in a worker with its best tuned parameters on all development data (the
 last ``training.validation_fraction`` validates, purged, for early stopping) and is scored on the
-hold-out against the class-prior baseline and its stage-1 model. The parent then writes
-``training/models/<main_id>.txt`` and ``training/holdout.parquet`` and registers every model in
-MLflow in one batch (the store is created by the parent before any worker starts).
+hold-out against the class-prior baseline and its stage-1 model: that is the *evaluated* model.
+The worker then refits the same recipe on every labelled event to the last closed bar, for the
+evaluated model's best iteration: the *served* model. The parent writes
+``training/models/<main_id>.txt`` (evaluated), ``training/holdout.parquet`` and the evaluated
+model's hold-out predictions, and registers both in MLflow: the evaluated version for the record,
+the served version (tagged with the evaluated version and its scores) under the champion rule.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ import pandas as pd
 
 from swingml.config import Config
 from swingml.errors import StageFailedError
+from swingml.inference.store import PROBA
 from swingml.loading import Inputs, load_events, load_inputs, read_best_params
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, check_failures, make_executor
@@ -30,13 +35,18 @@ from swingml.registry.mlflow_registry import ModelCard, model_name
 from swingml.serving import open_registry
 from swingml.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
-from swingml.training.production import TrainPlan, production_plan, train_and_score
+from swingml.training.model import predict
+from swingml.training.production import TrainPlan, production_plan, refit_all, train_and_score
 from swingml.tuning.stages import spec
 from swingml.tuning.tasks import TASK_VERSION
 
 EXAMPLE_ROWS = 3
-BULKY = ("model", "example")
-"""Task result keys that go to the model file and the registry, not to the hold-out table."""
+BULKY: tuple[str, ...] = ("model", "served_model", "example", "holdout_timestamps")
+BULKY += ("holdout_labels", "holdout_proba")
+"""Task result keys that go to the model files, the registry and the hold-out predictions, not
+to the hold-out table."""
+REFIT_VERSION = "served-refit-1"
+"""Part of the task key: the task also refits the served model since this version."""
 
 
 def _plan(config: Config) -> TrainPlan:
@@ -53,20 +63,28 @@ def train_task(
     params: dict[str, ParamValue],
     plan: TrainPlan,
 ) -> dict[str, Any]:
-    """Load one variant's rows, train and score its production model (in a worker)."""
+    """Load one variant's rows, train and score its evaluated model, refit the served one."""
     start = time.perf_counter()
     events = load_events(root, Variant.from_id(variant_id), features, cutoff, horizon)
     dev = events.rows(events.dev)
     X_hold, y_hold = events.X[events.holdout], events.y[events.holdout]
+    labelled = events.y >= 0
     try:
         result = train_and_score(dev, X_hold, y_hold, params, plan)
+        served = refit_all(events.rows(labelled), params, plan, result.best_iteration)
     except ValueError as exc:
         raise ValueError(f"{variant_id}: {exc}") from None
     example = X_hold[:EXAMPLE_ROWS] if len(y_hold) else dev.X[:EXAMPLE_ROWS]
+    last_label = events.stamps[np.minimum(events.bars[labelled] + horizon, len(events.stamps) - 1)]
     return {
         "main_id": main_id,
         "variant_id": variant_id,
         "model": result.booster.model_to_string(num_iteration=result.best_iteration),
+        "served_model": served.booster.model_to_string(),
+        "served_rows": served.train_rows,
+        "served_through": str(last_label.max()) if len(last_label) else str(cutoff),
+        "served_last_event": _last(events.stamps[events.bars[labelled]]),
+        "dev_last_event": _last(events.stamps[dev.bars]),
         "best_iteration": result.best_iteration,
         "train_rows": result.train_rows,
         "valid_rows": result.valid_rows,
@@ -76,8 +94,62 @@ def train_task(
         **result.scores,
         "params": json.dumps(params, sort_keys=True),
         "example": example,
+        "holdout_timestamps": events.stamps[events.bars[events.holdout]].asi8,
+        "holdout_labels": y_hold,
+        "holdout_proba": predict(result.booster, X_hold, result.best_iteration),
         "wall_s": time.perf_counter() - start,
     }
+
+
+def _card(
+    item: dict[str, Any], served: str | None, config: Config, inputs: Inputs, fingerprint: str
+) -> ModelCard:
+    """The registry card of a task's evaluated model (``served`` None), or of its served model
+    refit on all data, which records ``served`` (its evaluated version) and that one's scores."""
+    metrics = {k: float(item[k]) for k in METRIC_COLUMNS}
+    metrics["holdout_rows"] = float(item["holdout_rows"])
+    if served is None:
+        text, saw = str(item["model"]), {"data_role": "evaluated"}
+        saw.update(trained_rows=item["train_rows"], trained_through=str(inputs.cutoff))
+        saw["trained_last_event"] = item["dev_last_event"]
+    else:
+        text, saw = str(item["served_model"]), {"data_role": "served", "evaluated_version": served}
+        saw.update(trained_rows=item["served_rows"], trained_through=item["served_through"])
+        saw["trained_last_event"] = item["served_last_event"]
+    return ModelCard(
+        name=model_name(str(item["main_id"]), config.data.interval, config.registry.model_prefix),
+        booster=lgb.Booster(model_str=text),
+        variant_id=str(item["variant_id"]),
+        params=json.loads(str(item["params"])),
+        features=inputs.features,
+        data_fingerprint=fingerprint,
+        metrics=metrics,
+        input_example=pd.DataFrame(item["example"], columns=list(inputs.features)),
+        interval=config.data.interval,
+        tags={k: str(v) for k, v in saw.items()},
+        serve=served is not None,
+    )
+
+
+def _last(stamps: pd.DatetimeIndex) -> str:
+    return str(stamps.max()) if len(stamps) else ""
+
+
+def _holdout_predictions(done: list[dict[str, Any]]) -> pd.DataFrame:
+    """The evaluated models' hold-out predictions: what the report's intervals are read from."""
+    frames = [
+        pd.DataFrame(
+            {
+                "main_id": item["main_id"],
+                "timestamp": pd.to_datetime(np.asarray(item["holdout_timestamps"]), utc=True),
+                "label": np.asarray(item["holdout_labels"], dtype=np.int8),
+                **{p: np.asarray(item["holdout_proba"])[:, c] for c, p in enumerate(PROBA)},
+            }
+        )
+        for item in done
+    ]
+    columns = ["main_id", "timestamp", "label", *PROBA]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def _finite(value: Any) -> Any:
@@ -146,6 +218,7 @@ def _run(ctx: StageContext) -> StageOutcome:
         key = task_key(
             train_task,
             TASK_VERSION,
+            REFIT_VERSION,
             variant.id,
             json.dumps(params, sort_keys=True),
             inputs.fingerprint,
@@ -156,33 +229,16 @@ def _run(ctx: StageContext) -> StageOutcome:
     check_failures(results, config, "train")
     done = [r.value for r in results if r.ok]
     fingerprint = _fingerprint(store, inputs)
-    cards: list[ModelCard] = []
     for item in done:
-        text = str(item["model"])
-        write_bytes_atomic(store.dataset("model", main_id=item["main_id"]), text.encode())
-        booster = lgb.Booster(model_str=text)
-        metrics = {k: float(item[k]) for k in METRIC_COLUMNS}
-        metrics["holdout_rows"] = float(item["holdout_rows"])
-        cards.append(
-            ModelCard(
-                name=model_name(
-                    str(item["main_id"]), config.data.interval, config.registry.model_prefix
-                ),
-                booster=booster,
-                variant_id=str(item["variant_id"]),
-                params=json.loads(str(item["params"])),
-                features=inputs.features,
-                data_fingerprint=fingerprint,
-                metrics=metrics,
-                input_example=pd.DataFrame(item["example"], columns=list(inputs.features)),
-                interval=config.data.interval,
-            )
-        )
-    table = pd.DataFrame(
-        [{k: v for k, v in d.items() if k not in ("model", "example")} for d in done]
-    )
+        text = str(item["model"]).encode()
+        write_bytes_atomic(store.dataset("model", main_id=item["main_id"]), text)
+    write_parquet_atomic(store.dataset("holdout_predictions"), _holdout_predictions(done))
+    card = functools.partial(_card, config=config, inputs=inputs, fingerprint=fingerprint)
+    table = pd.DataFrame([{k: v for k, v in d.items() if k not in BULKY} for d in done])
     start = time.perf_counter()
-    versions = registry.register(cards)
+    evaluated = registry.register([card(item, served=None) for item in done])
+    pairs = zip(done, evaluated, strict=True)
+    versions = registry.register([card(i, served=v.version) for i, v in pairs])
     register_s = time.perf_counter() - start
     if len(table):
         by_name = {v.name: v for v in versions}
@@ -192,6 +248,7 @@ def _run(ctx: StageContext) -> StageOutcome:
         ]
         table["model"] = names
         table["version"] = [by_name[m].version for m in names]
+        table["evaluated_version"] = [v.version for v in evaluated]
         table["champion"] = [by_name[m].champion for m in names]
     write_parquet_atomic(store.dataset("holdout"), table)
     beats = int((table["holdout_macro_ap"] > table["prior_macro_ap"]).sum()) if len(table) else 0
@@ -199,6 +256,7 @@ def _run(ctx: StageContext) -> StageOutcome:
     details: dict[str, Any] = {
         "models": len(done),
         "registered": len(versions),
+        "evaluated_versions": len(evaluated),
         "champions": sum(v.champion for v in versions),
         "beats_prior": beats,
         "beats_random": skill,
@@ -214,7 +272,8 @@ def _run(ctx: StageContext) -> StageOutcome:
     }
     details = {k: _finite(v) for k, v in details.items()}
     ctx.console.print(
-        f"registered {len(versions)} model version(s); {beats}/{len(done)} beat the class prior, "
+        f"registered {len(versions)} served model(s), refit on all data, and the "
+        f"{len(evaluated)} evaluated one(s); {beats}/{len(done)} beat the class prior, "
         f"{skill}/{len(done)} the expected AP of a random ranking"
     )
     return StageOutcome(tasks=len(tasks), failed_tasks=len(tasks) - len(done), details=details)
