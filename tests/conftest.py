@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Generator
+import uuid
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from auth_server import AuthServer
 
 # Helpers shared across test folders (command_line.py) import by name.
 TESTS = str(Path(__file__).parent)
@@ -43,3 +48,15 @@ def law_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = swingml("run", "--profile", "integration-test", "--run-dir", str(run_dir), *sets)
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    """One MLflow server with basic auth per session, on the suite's PostgreSQL database when
+    ``scripts/services.sh up`` started it (``auth_server.py``); its admin password is unique to
+    the session, so the secrets law can look for it everywhere."""
+    from auth_server import basic_auth_server
+
+    password = f"swingml-secret-{uuid.uuid4().hex}"
+    with basic_auth_server(tmp_path_factory.mktemp("auth-server"), password) as server:
+        yield server

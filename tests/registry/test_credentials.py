@@ -1,75 +1,27 @@
-"""A tracking server with basic auth (``--app-name basic-auth``, as ``SWINGML_MLFLOW_AUTH=1``
-starts it): wrong credentials give exit 1 naming the URI and the fix, right ones work."""
+"""A tracking server with basic auth (``auth_server``: ``--app-name basic-auth`` on the suite's
+PostgreSQL store, as ``SWINGML_MLFLOW_AUTH=1`` starts it): the right credentials from the
+environment register and serve; wrong ones exit 1 naming the URI and the fix, with no traceback
+and nothing registered; credentials in the URI are refused before anything runs (exit 2).
+Also: the suite's server reaches its database as a role that is not a superuser, and binds
+127.0.0.1."""
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+import shutil
 from pathlib import Path
 
+import backends
+import psutil
 import pytest
 from typer.testing import CliRunner
 
+from auth_server import AuthServer
+from command_line import swingml
 from swingml.cli import app
 
-ADMIN, PASSWORD = "admin", "swingml-test-password-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("auth-server")
-    ini = folder / "basic_auth.ini"
-    ini.write_text(
-        "[mlflow]\ndefault_permission = READ\n"
-        f"database_uri = sqlite:///{folder / 'auth.db'}\n"
-        f"admin_username = {ADMIN}\nadmin_password = {PASSWORD}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-    )
-    port = _free_port()
-    mlflow = Path(sys.executable).parent / "mlflow"
-    env = {
-        **os.environ,
-        "MLFLOW_AUTH_CONFIG_PATH": str(ini),
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        "MLFLOW_FLASK_SERVER_SECRET_KEY": "swingml-test-csrf-key",
-    }
-    proc = subprocess.Popen(
-        [str(mlflow), "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-         "--artifacts-destination", str(folder / "artifacts")],
-        env=env, stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("w"),
-        start_new_session=True,
-    )  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None, (folder / "server.log").read_text()[-3000:]
-                assert time.time() < deadline, "the basic-auth server did not start in 180 s"
-                time.sleep(0.2)
-        yield uri
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+PROFILE = ("--profile", "integration-test")
 
 
 def _list(uri: str, run_dir: Path) -> object:
@@ -78,16 +30,129 @@ def _list(uri: str, run_dir: Path) -> object:
     return CliRunner().invoke(app, args, catch_exceptions=False)
 
 
+def _login(monkeypatch: pytest.MonkeyPatch, server: AuthServer, password: str) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", server.username)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+
+
+def _shared_copy(law_run: Path, folder: Path, uri: str) -> tuple[Path, list[str]]:
+    """A copy of the laws' finished run pointed at ``uri`` under a model prefix of its own (its
+    recorded config is the laws' slice, so no ``--profile`` is passed)."""
+    run_dir = folder / "run"
+    shutil.copytree(law_run, run_dir)
+    sets = [f"registry.tracking_uri={uri}", f"registry.registry_uri={uri}"]
+    sets.append(f"registry.model_prefix={backends.unique_prefix()}")
+    return run_dir, [arg for item in sets for arg in ("--set", item)]
+
+
+def _registered(server: AuthServer, prefix: str) -> list[str]:
+    from mlflow import MlflowClient
+
+    env = {"MLFLOW_TRACKING_USERNAME": server.username, "MLFLOW_TRACKING_PASSWORD": server.password}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client = MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
+        found = client.search_registered_models(filter_string=f"name LIKE '{prefix}%'")
+        return [m.name for m in found]
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.mark.slow
 def test_wrong_credentials_are_named_with_the_fix(
-    auth_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    auth_server: AuthServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN)
-    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-the-password")
-    result = _list(auth_server, tmp_path / "run")
+    _login(monkeypatch, auth_server, "not-the-password")
+    result = _list(auth_server.uri, tmp_path / "run")
     text = result.output.replace("\n", "")  # type: ignore[attr-defined]
     assert result.exit_code == 1  # type: ignore[attr-defined]
-    assert auth_server in text and "MLFLOW_TRACKING_PASSWORD" in text
+    assert auth_server.uri in text and "MLFLOW_TRACKING_PASSWORD" in text
     assert "Traceback" not in text
-    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
-    assert _list(auth_server, tmp_path / "run").exit_code == 0  # type: ignore[attr-defined]
+    _login(monkeypatch, auth_server, auth_server.password)
+    assert _list(auth_server.uri, tmp_path / "run").exit_code == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_right_credentials_register_and_serve(
+    auth_server: AuthServer, law_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir, sets = _shared_copy(law_run, tmp_path, auth_server.uri)
+    _login(monkeypatch, auth_server, auth_server.password)
+    trained = swingml("train", "--run-dir", str(run_dir), *sets)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    train = summary["stages"]["train"]
+    assert train["registered"] == train["models"] > 0
+    predicted = swingml("predict", "batch", "--run-dir", str(run_dir), *sets)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    served = summary["stages"]["predict_batch"]["models"]
+    assert len(served) == train["models"]
+    assert {entry["version"] for entry in served.values()} == {"1"}
+
+
+@pytest.mark.slow
+def test_wrong_credentials_register_nothing(
+    auth_server: AuthServer, law_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir, sets = _shared_copy(law_run, tmp_path, auth_server.uri)
+    prefix = sets[-1].split("=", 1)[1]
+    _login(monkeypatch, auth_server, "not-the-password")
+    done = swingml("train", "--run-dir", str(run_dir), *sets)
+    output = (done.stdout + done.stderr).replace("\n", "")
+    assert done.returncode == 1, output[-3000:]
+    assert auth_server.uri in output and "MLFLOW_TRACKING_PASSWORD" in output
+    assert "Traceback" not in output
+    assert _registered(auth_server, prefix) == []  # nothing half-registered
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stages"]["train"]["status"] == "failed"
+
+
+def test_credentials_in_the_uri_are_refused_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "pw-in-the-uri-7f3a9c"
+    uri = f"http://bob:{secret}@127.0.0.1:5055"
+    run_dir = tmp_path / "run"
+    for key in ("registry.tracking_uri", "registry.registry_uri"):
+        result = CliRunner().invoke(
+            app, ["train", *PROFILE, "--run-dir", str(run_dir), "--set", f"{key}={uri}"]
+        )
+        text = result.output.replace("\n", " ")
+        assert result.exit_code == 2, text
+        assert key in text and "MLFLOW_TRACKING_PASSWORD" in text
+        assert "http://127.0.0.1:5055" in text  # what to use instead
+        assert secret not in text and "Traceback" not in text
+    assert not run_dir.exists()
+
+
+def test_the_suite_database_role_is_not_a_superuser() -> None:
+    uri = backends.require_server()
+    from auth_server import suite_store
+
+    store = suite_store()
+    if store is None:
+        pytest.skip("the suite's server was not started by scripts/services.sh")
+    import psycopg
+
+    dsn = store[0].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT current_user, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
+    assert row is not None and row[0] == "mlflow"
+    assert row[1:] == (False, False, False)
+    port = int(uri.rsplit(":", 1)[1])
+    listening = [
+        c.laddr.ip
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    ]
+    assert listening and set(listening) == {"127.0.0.1"}, listening

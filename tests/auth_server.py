@@ -1,0 +1,98 @@
+"""An MLflow tracking server with basic auth (``--app-name basic-auth``, as
+``SWINGML_MLFLOW_AUTH=1 scripts/services.sh up`` starts it), for the credential tests and the
+secrets law (``tests/`` is on ``sys.path``, see ``conftest.py``).
+
+It runs on the suite's PostgreSQL database and artifact folder when ``scripts/services.sh up``
+has started them (``.services/mlflow.backend``; ``make test`` does), so the auth cases run
+against the real server's store; elsewhere on a SQLite file of its own (with ``CI`` set, a
+missing suite database fails instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class AuthServer:
+    """A running basic-auth server: its URI, its admin account, and the store it writes to."""
+
+    uri: str
+    username: str
+    password: str
+    backend: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def suite_store() -> tuple[str, Path] | None:
+    """The suite server's database URI and artifact folder, if ``services.sh`` started them."""
+    services = Path(os.environ.get("SWINGML_SERVICES_DIR", REPO / ".services"))
+    backend = services / "mlflow.backend"
+    if not backend.is_file():
+        if os.environ.get("CI"):
+            raise AssertionError(f"no {backend}: `scripts/services.sh up` must run before pytest")
+        return None
+    return backend.read_text().strip(), services / "artifacts"
+
+
+@contextlib.contextmanager
+def basic_auth_server(folder: Path, password: str) -> Iterator[AuthServer]:
+    """Start a basic-auth server whose admin is ``admin`` / ``password``; stop it afterwards."""
+    store = suite_store()
+    backend, artifacts = store or (f"sqlite:///{folder / 'mlflow.db'}", folder / "artifacts")
+    ini = folder / "basic_auth.ini"
+    ini.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{folder / 'auth.db'}\n"
+        f"admin_username = {ADMIN}\nadmin_password = {password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    port = _free_port()
+    mlflow = Path(sys.executable).parent / "mlflow"
+    env = {
+        **os.environ,
+        "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "swingml-test-csrf-key",
+    }
+    log = folder / "server.log"
+    proc = subprocess.Popen(
+        [str(mlflow), "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1", "--backend-store-uri", backend,
+         "--artifacts-destination", str(artifacts), "--serve-artifacts"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True,
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2):
+                    break
+            except OSError:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                assert time.time() < deadline, "the basic-auth server did not start in 180 s"
+                time.sleep(0.2)
+        yield AuthServer(uri, ADMIN, password, backend)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
