@@ -16,13 +16,15 @@ pure ``swingml.monitoring`` computation. Reads and writes ``monitoring/`` in the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from prometheus_client.exposition import basic_auth_handler, default_handler
 
 from swingml import parted
 from swingml.config import Config
@@ -286,10 +288,32 @@ def _prometheus(
     if url is None:
         return path, None
     try:  # a gateway that is down must not fail the cycle: it is reported instead
-        push_to_gateway(url, job=config.monitoring.push_job, registry=reg, timeout=10)
+        push_to_gateway(
+            url, job=config.monitoring.push_job, registry=reg, timeout=10, handler=gateway_handler()
+        )
     except OSError as exc:
         return path, f"{url}: {exc}"
     return path, None
+
+
+GATEWAY_USERNAME = "SWINGML_PUSHGATEWAY_USERNAME"
+GATEWAY_PASSWORD = "SWINGML_PUSHGATEWAY_PASSWORD"
+
+
+def gateway_handler() -> Callable[..., Any]:
+    """How metrics reach the push gateway: with basic auth when ``SWINGML_PUSHGATEWAY_USERNAME``
+    and ``SWINGML_PUSHGATEWAY_PASSWORD`` are set (credentials come from the environment, never
+    from ``monitoring.pushgateway_url``, which the config loader refuses to hold them)."""
+    username, password = os.environ.get(GATEWAY_USERNAME), os.environ.get(GATEWAY_PASSWORD)
+    if not username or not password:
+        return default_handler
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
+    ) -> Callable[[], None]:
+        return basic_auth_handler(url, method, timeout, headers, data, username, password)
+
+    return handler
 
 
 def publish(

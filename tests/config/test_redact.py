@@ -143,3 +143,48 @@ def test_the_server_check_parses_user_info_and_never_prints_it() -> None:
     message = str(caught.value)
     assert SECRET not in message and "Name or service not known" not in message
     assert f"http://{MASK}@127.0.0.1:9/base/" in message
+
+
+def test_the_push_gateway_gets_basic_auth_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A credential for the push gateway goes in the environment (the URL refuses it)."""
+    import base64
+    import http.server
+    import threading
+
+    from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+
+    from swingml.monitoring_service import gateway_handler
+
+    seen: list[str | None] = []
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200 if seen[-1] else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    registry = CollectorRegistry()
+    Gauge("swingml_test", "a figure", registry=registry).set(1.0)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.setenv("SWINGML_PUSHGATEWAY_USERNAME", "ops")
+        monkeypatch.setenv("SWINGML_PUSHGATEWAY_PASSWORD", SECRET)
+        push_to_gateway(url, job="swingml", registry=registry, handler=gateway_handler())
+        monkeypatch.delenv("SWINGML_PUSHGATEWAY_PASSWORD")
+        with pytest.raises(OSError):
+            push_to_gateway(url, job="swingml", registry=registry, handler=gateway_handler())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert seen == [f"Basic {base64.b64encode(f'ops:{SECRET}'.encode()).decode()}", None]

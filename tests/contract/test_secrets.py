@@ -174,6 +174,8 @@ def test_credentials_in_config_are_refused_naming_the_key(planted: Planted) -> N
             assert f"key {key}" in flat, (label, flat)
         if key is None or key.startswith("registry."):
             assert "MLFLOW_TRACKING_PASSWORD" in flat, (label, flat)
+        if key == "monitoring.pushgateway_url":
+            assert "SWINGML_PUSHGATEWAY_PASSWORD" in flat, (label, flat)
     assert "manifest.json" in " ".join(planted.printed["refused manifest"].split())
 
 

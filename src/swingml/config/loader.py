@@ -87,8 +87,8 @@ _EXCHANGE_FIX = "the public endpoints need none: swingml sends no credentials to
 CREDENTIAL_FIXES: dict[str, str] = {
     "registry.tracking_uri": _MLFLOW_FIX,
     "registry.registry_uri": _MLFLOW_FIX,
-    "monitoring.pushgateway_url": "swingml sends no credentials to a push gateway: use one that "
-    "needs none from it (on the scraping network, or behind an authenticating proxy)",
+    "monitoring.pushgateway_url": "put the gateway's basic-auth credentials in "
+    "SWINGML_PUSHGATEWAY_USERNAME and SWINGML_PUSHGATEWAY_PASSWORD in the environment",
     "data.fetch.base_url": _EXCHANGE_FIX,
     "data.fetch.rest_url": _EXCHANGE_FIX,
 }
