@@ -303,6 +303,27 @@ def walkforward(opts: Shared) -> None:
     _through("walkforward", opts, "swingml.stages.walkforward:run")
 
 
+@command(app)
+def retrain(
+    opts: Shared,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote every challenger, skipping the gate.")
+    ] = False,
+) -> None:
+    """Refit each champion on the newer candles of data.dir; a gate decides whether it serves."""
+    ctx = opts.context(writes=False)
+    recorded = ctx.store.read_manifest().get("config")
+    if not isinstance(recorded, dict):
+        raise BadInputError(
+            str(ctx.store.root), "no run was built here", "run `swingml run` first, then retrain"
+        )
+    stage = pipeline.stage_fn("swingml.stages.retrain:check_same_recipe")
+    stage(recorded, ctx.config.model_dump(mode="json"))
+    ctx.store.write_manifest(ctx.config.model_dump(mode="json"), {})
+    fn = pipeline.stage_fn("swingml.stages.retrain:run")
+    pipeline.run_stage("retrain", ctx, lambda c: fn(c, force=force))
+
+
 @command(predict_app, "batch")
 def predict_batch(opts: Shared) -> None:
     """Predict every event row of every champion's variant over the whole history."""

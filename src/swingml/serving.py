@@ -12,11 +12,16 @@ import pandas as pd
 from rich import box
 from rich.table import Table
 
+from swingml import parted
 from swingml.config import Config
+from swingml.data.append import Merged, merge_new_bars
+from swingml.data.frame import to_arrow
+from swingml.data.load import load_symbol
 from swingml.errors import BadInputError
 from swingml.inference.champions import Champion
 from swingml.inference.store import AppendReport, PredictionStore
-from swingml.pipeline import StageContext
+from swingml.loading import built_on_current_candles, candles_file
+from swingml.pipeline import StageContext, run_stage
 from swingml.registry.mlflow_registry import MlflowRegistry
 from swingml.store import RunStore
 
@@ -142,3 +147,50 @@ class Serving:
             **report_dict(self.total),
             "models": self.models,
         }
+
+
+def refresh_derived(ctx: StageContext, who: str) -> list[str]:
+    """Run the features and targets stages where the candles changed since they were built."""
+    symbols = list(ctx.config.data.symbols)
+    ran: list[str] = []
+    if not built_on_current_candles(ctx.store, "features_metadata", symbols):
+        ctx.console.print(f"{who}: features are older than the candles; rebuilding them")
+        run_stage("features", ctx)
+        ran.append("features")
+    if not built_on_current_candles(ctx.store, "targets_meta", symbols):
+        ctx.console.print(f"{who}: targets are older than the candles; rebuilding them")
+        run_stage("targets", ctx)
+        ran.append("targets")
+    return ran
+
+
+def take_new_history(ctx: StageContext, who: str) -> dict[str, int]:
+    """Append the bars of ``data.dir`` after the stored candles (validated, as live does).
+
+    A batch over a longer history so predicts it instead of ignoring it, and a retrain refits
+    on it; a bar that contradicts
+    a stored one is bad input (exit 2), and nothing is appended unless every symbol passes.
+    Candles that live cycles appended as parts are compacted into one file here.
+    """
+    config, store = ctx.config, ctx.store
+    if config.data.dir is None:
+        return {}
+    symbols = list(config.data.symbols)
+    merged: dict[str, Merged] = {}
+    for symbol in symbols:
+        path = candles_file(store, symbol)
+        stored = parted.read_frame(path)
+        merged[symbol] = merge_new_bars(
+            stored, load_symbol(config.data, symbol), config.data.interval_seconds
+        )
+    taken = {s: m.new_rows for s, m in merged.items() if m.new_rows}
+    for symbol in symbols:
+        path = store.candles_path(symbol)
+        if symbol in taken or parted.has_parts(path):
+            parted.write_compacted(path, to_arrow(merged[symbol].frame))
+    if taken:
+        ctx.console.print(
+            f"{who}: appended new bars from data.dir: "
+            + ", ".join(f"{s} +{n}" for s, n in taken.items())
+        )
+    return taken

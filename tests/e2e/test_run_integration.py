@@ -69,9 +69,16 @@ def test_champions_are_registered_with_tags(run_dir: Path) -> None:
     registry = MlflowRegistry.for_run(None, None, "swingml", run_dir)
     models = registry.models()
     assert len(models) == MAIN_VARIANTS
-    assert all(m.champion_version == "1" for m in models)
+    # version 1 is the evaluated development model, version 2 the served one refit on everything
+    assert all(m.champion_version == "2" and m.versions == 2 for m in models)
     name = models[0].name
     tags = registry.client.get_model_version_by_alias(name, CHAMPION).tags
+    evaluated = registry.client.get_model_version(name, "1").tags
+    assert tags["data_role"] == "served" and evaluated["data_role"] == "evaluated"
+    assert tags["evaluated_version"] == "1"
+    assert tags["holdout_macro_ap"] == evaluated["holdout_macro_ap"]
+    assert pd.Timestamp(tags["trained_last_event"]) > pd.Timestamp(evaluated["trained_last_event"])
+    assert int(tags["trained_rows"]) > int(evaluated["trained_rows"])
     booster = registry.load(name)
     assert tags["features_sha256"] == features_hash(booster.feature_name())
     manifest = json.loads((run_dir / "manifest.json").read_text())

@@ -107,11 +107,19 @@ class RetrainConfig(Section):
     (the development-period model), ``every`` and each of ``compare`` side by side on the same
     hold-out events. ``fee``: what one trade costs, both legs, as a fraction of the position
     (the trader's view of the walk-forward predictions).
+
+    ``swingml retrain``'s gate holds back the newest ``gate_fraction`` of the events resolved
+    since the champion's data end (at least ``min_gate_events``), refits the challenger's recipe
+    without them, and promotes the challenger unless that copy's macro AP on them is more than
+    ``margin`` below the champion's.
     """
 
     every: str = "30D"
     compare: tuple[str, ...] = ("7D",)
     fee: float = Field(default=0.001, ge=0.0, lt=1.0)
+    margin: float = Field(default=0.0, ge=0.0, le=1.0)
+    gate_fraction: float = Field(default=0.5, gt=0.0, lt=1.0)
+    min_gate_events: int = Field(default=20, ge=2)
 
     @field_validator("every")
     @classmethod

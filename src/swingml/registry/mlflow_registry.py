@@ -100,6 +100,8 @@ DATA_TAGS = (
     "trained_last_event",
     "trained_rows",
     "evaluated_version",
+    "gate_decision",
+    "gate_reason",
 )
 """Tags saying what data a version saw: ``evaluated`` (development data, scored on the hold-out)
 or ``served`` (refit on everything to ``trained_through``; its metrics are its evaluated
@@ -599,9 +601,15 @@ class MlflowRegistry:
         return sorted(out, key=lambda v: int(v.version))
 
     def promote(
-        self, name: str, version: str, alias: str = CHAMPION, reason: str = ""
+        self,
+        name: str,
+        version: str,
+        alias: str = CHAMPION,
+        reason: str = "",
+        move: str = "promote",
     ) -> AliasMove:
-        """Point ``alias`` of ``name`` at ``version`` (by hand), recording who, when and why."""
+        """Point ``alias`` of ``name`` at ``version`` (by hand, or by ``move``: ``retrain``),
+        recording who, when and why."""
         self._registered(name)
         try:
             self.client.get_model_version(name, version)
@@ -614,7 +622,7 @@ class MlflowRegistry:
         current = self._alias_version(name, alias)
         previous = None if current is None else str(current.version)
         if previous != version:
-            self._move(name, alias, version, "promote", reason or "promoted by hand", previous)
+            self._move(name, alias, version, move, reason or "promoted by hand", previous)
         return AliasMove(name, alias, version, previous)
 
     def rollback(self, name: str, alias: str = CHAMPION, reason: str = "") -> AliasMove:

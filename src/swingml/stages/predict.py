@@ -12,17 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from swingml import parted
-from swingml.data.append import Merged, merge_new_bars
-from swingml.data.frame import to_arrow
-from swingml.data.load import load_symbol
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
-from swingml.loading import built_on_current_candles, candles_file, load_variant
-from swingml.pipeline import StageContext, StageOutcome, run_stage
-from swingml.serving import Serving
+from swingml.loading import load_variant
+from swingml.pipeline import StageContext, StageOutcome
+from swingml.serving import Serving, refresh_derived, take_new_history
 
 
 def _champions(ctx: StageContext, serving: Serving) -> tuple[list[Champion], list[str]]:
@@ -46,59 +42,13 @@ def _champions(ctx: StageContext, serving: Serving) -> tuple[list[Champion], lis
     return champions, skipped
 
 
-def _refresh(ctx: StageContext) -> list[str]:
-    """Run the features and targets stages where the candles changed since they were built."""
-    symbols = list(ctx.config.data.symbols)
-    ran: list[str] = []
-    if not built_on_current_candles(ctx.store, "features_metadata", symbols):
-        ctx.console.print("predict batch: features are older than the candles; rebuilding them")
-        run_stage("features", ctx)
-        ran.append("features")
-    if not built_on_current_candles(ctx.store, "targets_meta", symbols):
-        ctx.console.print("predict batch: targets are older than the candles; rebuilding them")
-        run_stage("targets", ctx)
-        ran.append("targets")
-    return ran
-
-
-def take_new_history(ctx: StageContext) -> dict[str, int]:
-    """Append the bars of ``data.dir`` after the stored candles (validated, as live does).
-
-    A batch over a longer history so predicts it instead of ignoring it; a bar that contradicts
-    a stored one is bad input (exit 2), and nothing is appended unless every symbol passes.
-    Candles that live cycles appended as parts are compacted into one file here.
-    """
-    config, store = ctx.config, ctx.store
-    if config.data.dir is None:
-        return {}
-    symbols = list(config.data.symbols)
-    merged: dict[str, Merged] = {}
-    for symbol in symbols:
-        path = candles_file(store, symbol)
-        stored = parted.read_frame(path)
-        merged[symbol] = merge_new_bars(
-            stored, load_symbol(config.data, symbol), config.data.interval_seconds
-        )
-    taken = {s: m.new_rows for s, m in merged.items() if m.new_rows}
-    for symbol in symbols:
-        path = store.candles_path(symbol)
-        if symbol in taken or parted.has_parts(path):
-            parted.write_compacted(path, to_arrow(merged[symbol].frame))
-    if taken:
-        ctx.console.print(
-            "predict batch: appended new bars from data.dir: "
-            + ", ".join(f"{s} +{n}" for s, n in taken.items())
-        )
-    return taken
-
-
 def batch(ctx: StageContext) -> StageOutcome:
     """``swingml predict batch``: each champion on every event row of its variant, appended once."""
     store = ctx.store
     serving = Serving.of(ctx)
     with serving.predictions.locked():
-        taken = take_new_history(ctx)
-        refreshed = _refresh(ctx)
+        taken = take_new_history(ctx, "predict batch")
+        refreshed = refresh_derived(ctx, "predict batch")
         champions, skipped = _champions(ctx, serving)
         fdir = store.features_dir()
         for symbol, mine in serving.by_symbol(champions).items():

@@ -103,6 +103,9 @@ def show_versions(ctx: StageContext, name: str) -> StageOutcome:
     for v in versions:
         for alias in v.aliases:
             console.print(_last_move(alias, v), highlight=False, soft_wrap=True)
+        if v.data.get("gate_decision"):
+            line = f"retrain gate on v{v.version}: {v.data['gate_decision']}: "
+            console.print(line + v.data.get("gate_reason", ""), highlight=False, soft_wrap=True)
     aliases = {a: v.version for v in versions for a in v.aliases}
     return StageOutcome(details={"model": name, "versions": len(versions), "aliases": aliases})
 

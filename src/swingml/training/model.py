@@ -140,6 +140,11 @@ def fit_rounds(
     return booster
 
 
+def booster_from_text(text: str) -> lgb.Booster:
+    """A booster from its model text (``Booster.model_to_string``), as tasks hand them around."""
+    return lgb.Booster(model_str=text)
+
+
 def predict(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None = None) -> np.ndarray:
     """Class probabilities, shape ``(rows, 3)``."""
     if len(X) == 0:
