@@ -11,6 +11,7 @@ import importlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -93,6 +94,7 @@ def run_stage(name: str, ctx: StageContext, fn: StageFn | None = None) -> StageO
         wall_s=round(time.perf_counter() - start, 3),
         tasks=outcome.tasks,
         failed_tasks=outcome.failed_tasks,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     ctx.store.record_stage(name, entry)
     ctx.console.print(f"[green]stage {name} done[/green] in {entry['wall_s']:.1f} s")

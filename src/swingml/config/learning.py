@@ -111,7 +111,8 @@ class RetrainConfig(Section):
     ``swingml retrain``'s gate holds back the newest ``gate_fraction`` of the events resolved
     since the champion's data end (at least ``min_gate_events``), refits the challenger's recipe
     without them, and promotes the challenger unless that copy's macro AP on them is more than
-    ``margin`` below the champion's.
+    ``margin`` below the champion's. ``in_follow``: ``predict live --follow`` retrains when
+    ``every`` has passed since the last (re)train, and with ``on_drift`` on a drift alert too.
     """
 
     every: str = "30D"
@@ -120,6 +121,8 @@ class RetrainConfig(Section):
     margin: float = Field(default=0.0, ge=0.0, le=1.0)
     gate_fraction: float = Field(default=0.5, gt=0.0, lt=1.0)
     min_gate_events: int = Field(default=20, ge=2)
+    in_follow: bool = False
+    on_drift: bool = False
 
     @field_validator("every")
     @classmethod

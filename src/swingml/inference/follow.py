@@ -10,9 +10,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from types import FrameType
+from typing import Any
 
+import pandas as pd
 from rich.console import Console
 
 
@@ -57,3 +60,14 @@ def follow_loop(
             signal.signal(sig, handler)
     console.print(f"predict live --follow: stopped after {done} cycle(s)")
     return done
+
+
+def retrain_due(stages: Mapping[str, Mapping[str, Any]], every: str, now: datetime) -> bool:
+    """True when the run's last ``train`` or ``retrain`` finished ``every`` or longer before
+    ``now`` (``summary.json``'s stage entries), or neither records when it finished."""
+    finished = [
+        datetime.fromisoformat(str(stages[name]["finished_at"]))
+        for name in ("train", "retrain")
+        if stages.get(name, {}).get("finished_at")
+    ]
+    return not finished or now - max(finished) >= pd.Timedelta(every).to_pytimedelta()

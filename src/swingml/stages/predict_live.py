@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -33,13 +34,13 @@ from swingml.features.matrix import read_metadata, symbol_timestamps
 from swingml.features.plan import FeaturePlan, make_plan, plan_spec
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, ChampionCache
-from swingml.inference.follow import follow_loop
+from swingml.inference.follow import follow_loop, retrain_due
 from swingml.inference.live import Pending, new_events_many, pending
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
 from swingml.loading import candles_file
 from swingml.monitoring_service import References, observe_cycle
-from swingml.pipeline import StageContext, StageOutcome, run_stage
+from swingml.pipeline import StageContext, StageOutcome, run_stage, stage_fn
 from swingml.registry.mlflow_registry import MlflowRegistry
 from swingml.serving import Serving
 from swingml.store import RunStore
@@ -360,10 +361,11 @@ def follow(ctx: StageContext) -> int:
 
     def one() -> None:
         try:
-            run_stage(STAGE, ctx, lambda c: cycle(c, session))
+            outcome = run_stage(STAGE, ctx, lambda c: cycle(c, session))
         except Exception:
             session.failures += 1
             raise
+        _retrain_if_due(ctx, outcome)
 
     return follow_loop(
         one,
@@ -373,3 +375,23 @@ def follow(ctx: StageContext) -> int:
         ctx.config.inference.max_cycles,
         ctx.console,
     )
+
+
+def _retrain_if_due(ctx: StageContext, outcome: StageOutcome) -> None:
+    """With ``retrain.in_follow``: run ``swingml retrain`` when ``retrain.every`` has passed
+    since the last (re)train, or on a drift alert with ``retrain.on_drift``. A failed retrain
+    is reported and the service goes on with the champions it has."""
+    section = ctx.config.retrain
+    if not section.in_follow:
+        return
+    alert = outcome.details.get("monitoring", {}).get("health") == "alert"
+    stages = ctx.store.read_summary()["stages"]
+    now = datetime.now(UTC)
+    if not (retrain_due(stages, section.every, now) or (section.on_drift and alert)):
+        return
+    why = "drift alert" if section.on_drift and alert else f"every {section.every}"
+    ctx.console.print(f"predict live: retraining ({why})")
+    try:
+        run_stage("retrain", ctx, stage_fn("swingml.stages.retrain:run"))
+    except Exception as exc:  # the live service outlives a failed retrain
+        ctx.console.print(f"[red]retrain failed[/red]: {exc}; serving the current champions")

@@ -1,0 +1,19 @@
+"""When ``predict live --follow`` retrains: ``retrain.every`` after the last (re)train."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from swingml.inference.follow import retrain_due
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_a_retrain_is_due_every_period_after_the_last_train_or_retrain() -> None:
+    trained = {"train": {"finished_at": "2026-01-01T00:00:00+00:00"}}
+    assert retrain_due(trained, "30D", NOW)
+    assert not retrain_due(trained, "90D", NOW)
+    recent = {**trained, "retrain": {"finished_at": "2026-02-20T00:00:00+00:00"}}
+    assert not retrain_due(recent, "30D", NOW)
+    assert retrain_due(recent, "7D", NOW)
+    assert retrain_due({}, "30D", NOW)  # nothing records when it trained
