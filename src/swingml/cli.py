@@ -457,6 +457,7 @@ def deploy_compile(opts: Shared, output: OutputOpt = None) -> None:
     done = compile_pipelines(config, opts.sets, target)
     typer.echo(f"training pipeline: {done.training}")
     typer.echo(f"live pipeline: {done.live} (schedule: {done.cron} UTC)")
+    typer.echo(f"retrain pipeline: {done.retrain} (schedule: {done.retrain_cron} UTC)")
 
 
 @command(deploy_app, "submit", shared=OFFLINE)
@@ -468,13 +469,17 @@ def deploy_submit(
     schedule: Annotated[
         bool, typer.Option("--schedule", help="The live inference schedule instead of a run.")
     ] = False,
+    retrain: Annotated[
+        bool,
+        typer.Option("--retrain", help="The retrain schedule (every retrain.every) instead."),
+    ] = False,
 ) -> None:
-    """Submit the workflow to Vertex AI Pipelines (or create the live schedule)."""
+    """Submit the workflow to Vertex AI Pipelines (or create the live or retrain schedule)."""
     from swingml.deploy.submit import build, offline_credentials, send
 
     config = load_config(opts.profile, (), opts.sets)
     credentials = offline_credentials() if dry_run else None
-    request = build(config, opts.sets, schedule, credentials)
+    request = build(config, opts.sets, schedule, credentials, retrain=retrain)
     if dry_run:
         typer.echo(json.dumps(request.body, indent=2, sort_keys=True))
         return

@@ -133,3 +133,13 @@ def test_live_pipeline_fetches_then_predicts(central_dev: Path) -> None:
     containers = _containers(spec)
     assert containers["swingml-data-fetch"]["args"][:2] == ["data", "fetch"]
     assert containers["swingml-predict-live"]["args"][:2] == ["predict", "live"]
+
+
+def test_retrain_pipeline_fetches_recent_bars_then_retrains(central_dev: Path) -> None:
+    spec = _spec(central_dev.with_name("central-dev-retrain.yaml"))
+    tasks = spec.root.dag.tasks
+    assert set(tasks) == {"swingml-data-fetch", "swingml-retrain"}
+    assert list(tasks["swingml-retrain"].dependent_tasks) == ["swingml-data-fetch"]
+    containers = _containers(spec)
+    assert containers["swingml-data-fetch"]["args"][:3] == ["data", "fetch", "--recent"]
+    assert containers["swingml-retrain"]["args"][:3] == ["retrain", "--profile", "central-dev"]

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from swingml.cli import app
 from swingml.config import load_config
-from swingml.deploy.cadence import live_cron
+from swingml.deploy.cadence import live_cron, retrain_cron
 from swingml.deploy.submit import build, offline_credentials
+from swingml.errors import BadInputError
 
 
 def _submit(*args: str, in_process: bool = False) -> dict[str, Any]:
@@ -90,3 +91,28 @@ def test_objects_build_with_anonymous_credentials() -> None:
 )
 def test_cron_follows_interval_times_cadence(interval: str, cadence: int, cron: str) -> None:
     assert live_cron(interval, cadence) == cron
+
+
+def test_dry_run_retrain_schedule_follows_retrain_every() -> None:
+    body = _submit(
+        "--profile", "central-dev", "--retrain", "--set", "retrain.every=7D", in_process=True
+    )
+    assert body["cron"] == "10 0 */7 * *"
+    job = body["createPipelineJobRequest"]["pipelineJob"]
+    assert job["labels"]["pipeline"] == "retrain"
+    assert set(job["pipelineSpec"]["root"]["dag"]["tasks"]) == {
+        "swingml-data-fetch",
+        "swingml-retrain",
+    }
+
+
+@pytest.mark.parametrize(
+    ("every", "cron"), [("30D", "10 0 */30 * *"), ("1D", "10 0 * * *"), ("6h", "10 */6 * * *")]
+)
+def test_retrain_cron_follows_retrain_every(every: str, cron: str) -> None:
+    assert retrain_cron(every) == cron
+
+
+def test_a_retrain_period_cron_cannot_say_is_bad_input() -> None:
+    with pytest.raises(BadInputError, match=r"retrain\.every"):
+        retrain_cron("45D")

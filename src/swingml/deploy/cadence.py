@@ -40,3 +40,26 @@ def live_cron(interval: str, cadence_bars: int) -> str:
 def config_cron(config: Config) -> str:
     """The live schedule of ``config``."""
     return live_cron(config.data.interval, config.inference.cadence_bars)
+
+
+RETRAIN_MINUTE = 10
+"""Retrains start ten minutes after the hour, clear of the live schedule's minute."""
+
+
+def retrain_cron(every: str) -> str:
+    """Cron (UTC) for a retrain every ``every`` (``retrain.every``): whole hours dividing a day,
+    or whole days (``*/N`` day-of-month, so the count restarts each month)."""
+    import pandas as pd
+
+    minutes = int(pd.Timedelta(every).total_seconds() // 60)
+    if minutes % 60 == 0 and minutes < 24 * 60 and (24 * 60) % minutes == 0:
+        hours = minutes // 60
+        return f"{RETRAIN_MINUTE} */{hours} * * *" if hours > 1 else f"{RETRAIN_MINUTE} * * * *"
+    if minutes % (24 * 60) == 0 and minutes // (24 * 60) <= 31:
+        days = minutes // (24 * 60)
+        return f"{RETRAIN_MINUTE} 0 */{days} * *" if days > 1 else f"{RETRAIN_MINUTE} 0 * * *"
+    raise BadInputError(
+        f"key retrain.every ({every})",
+        "cron can say whole hours that divide a day, or 1 to 31 whole days",
+        "choose such a period (for example 6h, 7D or 30D)",
+    )

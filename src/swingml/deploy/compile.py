@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 
 from swingml.config import Config
-from swingml.deploy.cadence import config_cron
+from swingml.deploy.cadence import config_cron, retrain_cron
 from swingml.deploy.profile_check import check_deploy_keys, is_gcs_uri
 from swingml.deploy.resources import Machine, machine
-from swingml.deploy.steps import LIVE_STEPS, TRAINING_STEPS, Step, topological
+from swingml.deploy.steps import LIVE_STEPS, RETRAIN_STEPS, TRAINING_STEPS, Step, topological
 from swingml.errors import BadInputError
 from swingml.redact import redact
 
@@ -29,11 +29,17 @@ STEP_RETRIES = 2
 
 @dataclass(frozen=True)
 class Compiled:
-    """The two compiled pipeline files and the live schedule's cron."""
+    """The compiled pipeline files, the live schedule's cron and the retrain schedule's."""
 
     training: Path
     live: Path
     cron: str
+    retrain: Path
+    retrain_cron: str
+
+    def path(self, kind: str) -> Path:
+        """The file of pipeline ``kind`` (training, live or retrain)."""
+        return {"training": self.training, "live": self.live, "retrain": self.retrain}[kind]
 
 
 def step_args(step: Step, config: Config, overrides: Sequence[str], vcpus: int) -> list[str]:
@@ -45,14 +51,15 @@ def step_args(step: Step, config: Config, overrides: Sequence[str], vcpus: int) 
     return args
 
 
-def pipeline_name(config: Config, live: bool = False) -> str:
-    """``swingml-<profile>`` (``-live`` for the live pipeline)."""
-    return f"swingml-{config.run.profile}" + ("-live" if live else "")
+def pipeline_name(config: Config, live: bool = False, kind: str | None = None) -> str:
+    """``swingml-<profile>`` (``-live`` for the live pipeline, ``-retrain`` for retraining)."""
+    kind = kind or ("live" if live else "training")
+    return f"swingml-{config.run.profile}" + ("" if kind == "training" else f"-{kind}")
 
 
-def live_path(training: Path) -> Path:
-    """Where the live pipeline is written beside the training pipeline file."""
-    return training.with_name(f"{training.stem}-live{training.suffix or '.yaml'}")
+def live_path(training: Path, kind: str = "live") -> Path:
+    """Where the live (or ``kind``) pipeline is written beside the training pipeline file."""
+    return training.with_name(f"{training.stem}-{kind}{training.suffix or '.yaml'}")
 
 
 def check_compilable(config: Config) -> None:
@@ -74,14 +81,21 @@ def compile_pipelines(config: Config, overrides: Sequence[str], output: Path) ->
     compiler = _kfp_compiler()
     box = machine(config.deploy.machine_type)
     output.parent.mkdir(parents=True, exist_ok=True)
-    training = _pipeline(config, overrides, box, TRAINING_STEPS, live=False)
-    compiler.Compiler().compile(training, package_path=str(output))
-    live = _pipeline(config, overrides, box, LIVE_STEPS, live=True)
-    live_file = live_path(output)
-    compiler.Compiler().compile(live, package_path=str(live_file))
-    for written in (output, live_file):
+    files = {"training": output, "live": live_path(output), "retrain": live_path(output, "retrain")}
+    for kind, steps in (("training", TRAINING_STEPS), ("live", LIVE_STEPS)):
+        built = _pipeline(config, overrides, box, steps, kind)
+        compiler.Compiler().compile(built, package_path=str(files[kind]))
+    retrain = _pipeline(config, overrides, box, RETRAIN_STEPS, "retrain")
+    compiler.Compiler().compile(retrain, package_path=str(files["retrain"]))
+    for written in files.values():
         _scrub(written)
-    return Compiled(output, live_file, config_cron(config))
+    return Compiled(
+        output,
+        files["live"],
+        config_cron(config),
+        files["retrain"],
+        retrain_cron(config.retrain.every),
+    )
 
 
 def _scrub(path: Path) -> None:
@@ -121,13 +135,13 @@ def _component(step: Step, config: Config, overrides: Sequence[str], box: Machin
 
 
 def _pipeline(
-    config: Config, overrides: Sequence[str], box: Machine, steps: Sequence[Step], live: bool
+    config: Config, overrides: Sequence[str], box: Machine, steps: Sequence[Step], kind: str
 ) -> Callable[[], None]:
     from kfp import dsl
 
     deploy = config.deploy
     made = {step.stage: _component(step, config, overrides, box) for step in steps}
-    kind = "live inference" if live else "training workflow"
+    what = {"live": "live inference", "retrain": "retraining"}.get(kind, "training workflow")
 
     def pipeline() -> None:
         tasks: dict[str, Any] = {}
@@ -148,7 +162,7 @@ def _pipeline(
     # kfp reads the return annotation as an output type; postponed annotations make it a string.
     pipeline.__annotations__.pop("return", None)
     built: Callable[[], None] = dsl.pipeline(
-        name=pipeline_name(config, live),
-        description=f"swingml {kind}, profile {config.run.profile}, run dir {config.run.dir}",
+        name=pipeline_name(config, kind=kind),
+        description=f"swingml {what}, profile {config.run.profile}, run dir {config.run.dir}",
     )(pipeline)
     return built

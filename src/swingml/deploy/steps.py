@@ -41,6 +41,12 @@ LIVE_STEPS: tuple[Step, ...] = (
     Step("predict_live", ("predict", "live"), ("data_fetch",)),
 )
 
+RETRAIN_STEPS: tuple[Step, ...] = (
+    Step("data_fetch", ("data", "fetch", "--recent"), ()),
+    Step("retrain", ("retrain",), ("data_fetch",), variant_heavy=True),
+)
+"""The retraining pipeline: the closed bars since the data's end, then ``swingml retrain``."""
+
 
 def topological(steps: Sequence[Step]) -> list[Step]:
     """``steps`` ordered so each comes after all of its inputs (stable for ties)."""

@@ -38,13 +38,9 @@ def pipeline_root(config: Config) -> str:
     return f"{str(config.deploy.staging_bucket).rstrip('/')}/pipeline_root"
 
 
-def labels(config: Config, live: bool) -> dict[str, str]:
+def labels(config: Config, kind: str) -> dict[str, str]:
     """Vertex labels: the app, the profile, the pipeline kind, then ``deploy.labels``."""
-    base = {
-        "app": "swingml",
-        "profile": config.run.profile,
-        "pipeline": "live" if live else "training",
-    }
+    base = {"app": "swingml", "profile": config.run.profile, "pipeline": kind}
     base.update(config.deploy.labels)
     return {_label(k): _label(v) for k, v in base.items()}
 
@@ -55,27 +51,31 @@ def build(
     schedule: bool,
     credentials: Any = None,
     folder: Path | None = None,
+    retrain: bool = False,
 ) -> Request:
-    """Compile, then build the training ``PipelineJob`` or the live schedule (nothing is sent)."""
+    """Compile, then build the training ``PipelineJob``, the live schedule (``schedule``) or the
+    retrain schedule (``retrain``, every ``retrain.every``); nothing is sent."""
     work = folder or Path(tempfile.mkdtemp(prefix="swingml-deploy-"))
     compiled = compile_pipelines(config, overrides, work / f"{pipeline_name(config)}.yaml")
-    job = _job(config, compiled, live=schedule, credentials=credentials)
-    if not schedule:
+    kind = "retrain" if retrain else "live" if schedule else "training"
+    job = _job(config, compiled, kind, credentials=credentials)
+    if kind == "training":
         return Request("pipeline_job", job, job.to_dict())
     from google.cloud import aiplatform
 
+    cron = compiled.retrain_cron if retrain else compiled.cron
     plan = aiplatform.PipelineJobSchedule(
         pipeline_job=job,
-        display_name=f"{pipeline_name(config, live=True)}-schedule",
+        display_name=f"{pipeline_name(config, kind=kind)}-schedule",
         credentials=credentials,
     )
     # The fields ``create`` sets, set here too so a dry run shows the request that is sent.
-    plan._gca_resource.cron = compiled.cron
+    plan._gca_resource.cron = cron
     plan._gca_resource.max_concurrent_run_count = MAX_CONCURRENT_LIVE_RUNS
     if config.deploy.service_account:
         request = plan._gca_resource.create_pipeline_job_request
         request.pipeline_job.service_account = config.deploy.service_account
-    return Request("schedule", plan, plan.to_dict(), compiled.cron)
+    return Request("schedule", plan, plan.to_dict(), cron)
 
 
 def send(request: Request, config: Config) -> str:
@@ -98,15 +98,15 @@ def offline_credentials() -> Any:
     return AnonymousCredentials()  # type: ignore[no-untyped-call]
 
 
-def _job(config: Config, compiled: Compiled, live: bool, credentials: Any) -> Any:
+def _job(config: Config, compiled: Compiled, kind: str, credentials: Any) -> Any:
     from google.cloud import aiplatform
 
     return aiplatform.PipelineJob(
-        display_name=pipeline_name(config, live),
-        template_path=str(compiled.live if live else compiled.training),
+        display_name=pipeline_name(config, kind=kind),
+        template_path=str(compiled.path(kind)),
         pipeline_root=pipeline_root(config),
         enable_caching=False,
-        labels=labels(config, live),
+        labels=labels(config, kind),
         credentials=credentials,
         project=config.deploy.project,
         location=config.deploy.region,
