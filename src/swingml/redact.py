@@ -20,6 +20,7 @@ This module imports nothing of swingml, so the store, the CLI and the registry c
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -68,33 +69,44 @@ def secret_env_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def redact(text: str) -> str:
-    """``text`` with every credential it holds replaced by ``***`` (see the module docstring)."""
-    for value in secret_env_values():
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """``text`` with every credential it holds replaced by ``***`` (see the module docstring);
+    ``secrets``: :func:`secret_env_values`, when the caller has them already."""
+    for value in secret_env_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
-    text = _USERINFO.sub(rf"\g<scheme>{MASK}@", text)
-    text = _QUERY.sub(rf"\g<name>{MASK}", text)
-    return _ASSIGNMENT.sub(rf"\g<name>{MASK}", text)
+    if "@" in text:
+        text = _USERINFO.sub(rf"\g<scheme>{MASK}@", text)
+    if "=" in text:
+        text = _QUERY.sub(rf"\g<name>{MASK}", text)
+        text = _ASSIGNMENT.sub(rf"\g<name>{MASK}", text)
+    return text
 
 
-def redact_value(value: Any) -> Any:
+def redact_value(value: Any, secrets: list[str] | None = None) -> Any:
     """A JSON-like value with every string redacted, and the whole value of a key that names a
     secret (``password``, ``token``, ``api_key`` …) masked; other values unchanged."""
+    found = secret_env_values() if secrets is None else secrets
     if isinstance(value, str):
-        return redact(value)
+        return redact(value, found)
     if isinstance(value, Mapping):
         return {
-            key: MASK if _secret_key(key) and value[key] else redact_value(value[key])
+            key: MASK if _secret_key(key) and value[key] else redact_value(value[key], found)
             for key in value
         }
     if isinstance(value, list | tuple):
-        return [redact_value(item) for item in value]
+        return [redact_value(item, found) for item in value]
     return value
 
 
 def _secret_key(key: object) -> bool:
-    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+    return isinstance(key, str) and _secret_name(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(key: str) -> bool:
+    """Whether a mapping key names a secret (cached: a run's JSON repeats a few keys often)."""
+    return bool(_SECRET_KEY.search(key))
 
 
 def credential_in(value: str) -> str | None:
