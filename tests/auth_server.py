@@ -1,6 +1,6 @@
 """An MLflow tracking server with basic auth (``--app-name basic-auth``, as
-``SWINGML_MLFLOW_AUTH=1 scripts/services.sh up`` starts it), for the credential tests and the
-secrets law (``tests/`` is on ``sys.path``, see ``conftest.py``).
+``SWINGML_MLFLOW_AUTH=1 scripts/services.sh up`` starts it), and a run registered into it, for
+the credential tests and the secrets law (``tests/`` is on ``sys.path``, see ``conftest.py``).
 
 It runs on the suite's PostgreSQL database and artifact folder when ``scripts/services.sh up``
 has started them (``.services/mlflow.backend``; ``make test`` does), so the auth cases run
@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = "admin"
+CREDENTIAL_VARIABLES = (
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+)
 
 
 @dataclass(frozen=True)
@@ -96,3 +103,48 @@ def basic_auth_server(folder: Path, password: str) -> Iterator[AuthServer]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class AuthRun:
+    """A run that registered into and served from a basic-auth server: what ``swingml run``
+    printed and how it exited, and the model prefix it registered under."""
+
+    run_dir: Path
+    prefix: str
+    args: list[str]
+    output: str
+    returncode: int
+
+
+def run_against(server: AuthServer, law_run: Path, folder: Path) -> AuthRun:
+    """``swingml run`` on a copy of the laws' finished run, pointed at ``server`` under a fresh
+    model prefix, with the right credentials in the environment only: the build stages reuse
+    the copy's work, ``train`` registers into the server and ``predict batch`` serves from it."""
+    from command_line import LAW_SLICE, swingml
+
+    run_dir = folder / "run"
+    shutil.copytree(law_run, run_dir)
+    prefix = f"a{uuid.uuid4().hex[:10]}-"
+    sets = [
+        *LAW_SLICE,
+        f"registry.tracking_uri={server.uri}",
+        f"registry.registry_uri={server.uri}",
+        f"registry.model_prefix={prefix}",
+    ]
+    args = ["--profile", "integration-test", "--run-dir", str(run_dir)]
+    args += [arg for item in sets for arg in ("--set", item)]
+    saved = {k: os.environ.get(k) for k in CREDENTIAL_VARIABLES}
+    os.environ.update(
+        {"MLFLOW_TRACKING_USERNAME": server.username, "MLFLOW_TRACKING_PASSWORD": server.password}
+    )
+    os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+    try:
+        done = swingml("run", *args)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return AuthRun(run_dir, prefix, args, f"{done.stdout}\n{done.stderr}", done.returncode)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from auth_server import AuthServer
+    from auth_server import AuthRun, AuthServer
 
 # Helpers shared across test folders (command_line.py) import by name.
 TESTS = str(Path(__file__).parent)
@@ -60,3 +60,15 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer
     password = f"swingml-secret-{uuid.uuid4().hex}"
     with basic_auth_server(tmp_path_factory.mktemp("auth-server"), password) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def auth_run(
+    auth_server: AuthServer, law_run: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AuthRun:
+    """``swingml run`` of the laws' slice registered into and served from ``auth_server``, with
+    its password in the environment only (``auth_server.run_against``); built once per session
+    for the auth tests and the secrets law."""
+    from auth_server import run_against
+
+    return run_against(auth_server, law_run, tmp_path_factory.mktemp("auth-run"))

@@ -10,20 +10,18 @@ One secret, unique to the session, is planted everywhere a credential can enter:
   file and a run's recorded ``manifest.json``: each is refused with exit 2 naming the key and
   what to do instead, before anything is written.
 
-Then the profile runs end to end (``swingml run`` on a copy of the session's ``law_run``: the
-build stages, which read no credential, reuse its work; ``train`` registers into the auth server
-and ``predict batch`` serves from it), and ``report``, ``registry list|versions``, ``monitor``,
-``deploy compile`` and ``deploy submit --dry-run`` run on it; every file written (the run
-directory, the report, the compiled pipelines), everything printed and every registry tag and
+Then the profile runs end to end (``auth_run``: ``swingml run`` on a copy of the session's
+``law_run``; the build stages, which read no credential, reuse its work, ``train`` registers into
+the auth server and ``predict batch`` serves from it), and ``report``, ``registry list|versions``,
+``monitor``, ``deploy compile`` and ``deploy submit --dry-run`` run on it; every file written (the
+run directory, the report, the compiled pipelines), everything printed and every registry tag and
 parameter of the registered versions is searched: the secret appears nowhere.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +29,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auth_server import AuthServer
-from command_line import LAW_SLICE, swingml
+from auth_server import AuthRun, AuthServer
+from command_line import swingml
 from swingml.cli import app
 
 PROFILE = "integration-test"
@@ -81,36 +79,26 @@ def _invoke(planted: Planted, label: str, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def planted(
-    auth_server: AuthServer, law_run: Path, tmp_path_factory: pytest.TempPathFactory
+    auth_server: AuthServer, auth_run: AuthRun, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Planted]:
     secret = auth_server.password
     root = tmp_path_factory.mktemp("secrets")
-    run_dir, deploy_dir = root / "run", root / "deploy"
-    prefix = f"s{uuid.uuid4().hex[:10]}-"
-    sets = [
-        *LAW_SLICE,
-        f"registry.tracking_uri={auth_server.uri}",
-        f"registry.registry_uri={auth_server.uri}",
-        f"registry.model_prefix={prefix}",
-    ]
-    run_args = ["--profile", PROFILE, "--run-dir", str(run_dir)]
-    run_args += [arg for item in sets for arg in ("--set", item)]
-    planted = Planted(secret, auth_server, prefix, run_dir, [root])
-    shutil.copytree(law_run, run_dir)
+    run_dir = auth_run.run_dir
+    planted = Planted(secret, auth_server, auth_run.prefix, run_dir, [run_dir, root])
+    planted.printed["run"], planted.exits["run"] = auth_run.output, auth_run.returncode
+    assert auth_run.returncode == 0, auth_run.output[-3000:]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_USERNAME", auth_server.username)
         patch.setenv("MLFLOW_TRACKING_PASSWORD", secret)
         patch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
-        _record(planted, "run", swingml("run", *run_args))
-        assert planted.exits["run"] == 0, planted.printed["run"][-3000:]
         at = ["--run-dir", str(run_dir)]
         _record(planted, "report", swingml("report", *at))
         _record(planted, "report json", swingml("report", *at, "--format", "json"))
         _record(planted, "registry list", swingml("registry", "list", *at))
-        name = f"{prefix}BTCUSDT-w3-high-1h"
+        name = f"{auth_run.prefix}BTCUSDT-w3-high-1h"
         _record(planted, "registry versions", swingml("registry", "versions", name, *at))
         _record(planted, "monitor", swingml("monitor", *at))
-        target = str(deploy_dir / "pipeline.yaml")
+        target = str(root / "deploy" / "pipeline.yaml")
         _record(planted, "deploy compile", swingml("deploy", "compile", *DEPLOY, "-o", target))
         _record(planted, "submit", swingml("deploy", "submit", *DEPLOY, "--dry-run"))
         _refusals(planted, root)

@@ -8,7 +8,6 @@ Also: the suite's server reaches its database as a role that is not a superuser,
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -17,9 +16,10 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from auth_server import AuthServer
+from auth_server import AuthRun, AuthServer
 from command_line import swingml
 from swingml.cli import app
+from swingml.registry.mlflow_registry import CHAMPION, model_name
 
 PROFILE = ("--profile", "integration-test")
 
@@ -46,22 +46,17 @@ def _shared_copy(law_run: Path, folder: Path, uri: str) -> tuple[Path, list[str]
     return run_dir, [arg for item in sets for arg in ("--set", item)]
 
 
-def _registered(server: AuthServer, prefix: str) -> list[str]:
+def _champions(server: AuthServer, prefix: str) -> dict[str, str]:
+    """Registered model name -> the version its champion alias points at (none: absent), read
+    from the server with the right credentials."""
     from mlflow import MlflowClient
 
-    env = {"MLFLOW_TRACKING_USERNAME": server.username, "MLFLOW_TRACKING_PASSWORD": server.password}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_USERNAME", server.username)
+        patch.setenv("MLFLOW_TRACKING_PASSWORD", server.password)
         client = MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
         found = client.search_registered_models(filter_string=f"name LIKE '{prefix}%'")
-        return [m.name for m in found]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        return {m.name: str(m.aliases.get(CHAMPION, "")) for m in found}
 
 
 @pytest.mark.slow
@@ -79,22 +74,19 @@ def test_wrong_credentials_are_named_with_the_fix(
 
 
 @pytest.mark.slow
-def test_right_credentials_register_and_serve(
-    auth_server: AuthServer, law_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run_dir, sets = _shared_copy(law_run, tmp_path, auth_server.uri)
-    _login(monkeypatch, auth_server, auth_server.password)
-    trained = swingml("train", "--run-dir", str(run_dir), *sets)
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    summary = json.loads((run_dir / "summary.json").read_text())
+def test_right_credentials_register_and_serve(auth_server: AuthServer, auth_run: AuthRun) -> None:
+    """``swingml run`` with the password in the environment only (``auth_run``): ``train``
+    registers into the server and ``predict batch`` serves what its champion alias points at."""
+    assert auth_run.returncode == 0, auth_run.output[-3000:]
+    summary = json.loads((auth_run.run_dir / "summary.json").read_text())
     train = summary["stages"]["train"]
     assert train["registered"] == train["models"] > 0
-    predicted = swingml("predict", "batch", "--run-dir", str(run_dir), *sets)
-    assert predicted.returncode == 0, predicted.stderr[-3000:]
-    summary = json.loads((run_dir / "summary.json").read_text())
     served = summary["stages"]["predict_batch"]["models"]
     assert len(served) == train["models"]
-    assert {entry["version"] for entry in served.values()} == {"1"}
+    champions = _champions(auth_server, auth_run.prefix)
+    assert set(champions) == {model_name(main_id, "1h", auth_run.prefix) for main_id in served}
+    for main_id, entry in served.items():
+        assert entry["version"] == champions[model_name(main_id, "1h", auth_run.prefix)]
 
 
 @pytest.mark.slow
@@ -109,7 +101,7 @@ def test_wrong_credentials_register_nothing(
     assert done.returncode == 1, output[-3000:]
     assert auth_server.uri in output and "MLFLOW_TRACKING_PASSWORD" in output
     assert "Traceback" not in output
-    assert _registered(auth_server, prefix) == []  # nothing half-registered
+    assert _champions(auth_server, prefix) == {}  # nothing half-registered
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["stages"]["train"]["status"] == "failed"
 
