@@ -27,9 +27,10 @@ from command_line import LAW_SLICE, swingml
 from swingml.config import load_config
 from swingml.data.frame import to_arrow
 from swingml.data.synthetic import generate
+from swingml.inference.store import PROBA, PredictionStore
 from swingml.registry.mlflow_registry import MlflowRegistry
 
-BARS, FIRST = 3000, 2700
+BARS, FIRST, MIDDLE = 3000, 2700, 2850
 SETS = [arg for item in LAW_SLICE for arg in ("--set", item)]
 
 
@@ -42,12 +43,14 @@ def _serve(frames: dict[str, pd.DataFrame], folder: Path, bars: int) -> Path:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A run on the first ``FIRST`` bars (read-only), and a data.dir with all ``BARS``."""
+    """A run on the first ``FIRST`` bars (read-only), and a data.dir with all ``BARS`` (beside
+    it, ``middle``: the first ``MIDDLE``)."""
     root = tmp_path_factory.mktemp("retrain")
     config = load_config("integration-test", overrides=[f"data.synthetic.bars={BARS}", *LAW_SLICE])
     frames = generate(config.data)
     early = _serve(frames, root / "early", FIRST)
     later = _serve(frames, root / "later", BARS)
+    _serve(frames, root / "middle", MIDDLE)
     run_dir = root / "run"
     args = ["--profile", "integration-test", "--run-dir", str(run_dir), "--set"]
     done = swingml("run", *args, f"data.dir={early}", *SETS)
@@ -161,3 +164,47 @@ def test_a_retrain_killed_at_a_random_moment_finishes_on_a_rerun(
     for name, (versions, champion, tags) in _state(run_dir).items():
         assert versions == before[name][0] + 1, name
         assert tags["retrained_from"] == before[name][1] and champion != before[name][1]
+
+
+@pytest.mark.slow
+def test_live_equals_batch_for_the_retrained_champions(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Retrained on ``MIDDLE`` bars, the new champions serve the later bars live; a batch over
+    every bar then gives bit-identical probabilities for the same versions and bars."""
+    run_dir = _copy(built[0], tmp_path / "run")
+    middle, later = built[1].parent / "middle", built[1]
+    assert _retrain(run_dir, middle, "--force").returncode == 0
+    champions = {name: version for name, (_, version, _) in _state(run_dir).items()}
+    live = swingml(
+        "predict", "live", "--run-dir", str(run_dir), "--set", f"data.dir={middle}",
+        "--set", f"inference.new_candles_dir={later}", "--set", "inference.live_history_bars=100",
+    )  # fmt: skip
+    assert live.returncode == 0, live.stderr[-3000:]
+    batch = swingml("predict", "batch", "--run-dir", str(run_dir), "--set", f"data.dir={later}")
+    assert batch.returncode == 0, batch.stderr[-3000:]
+    entry = json.loads((run_dir / "summary.json").read_text())["stages"]["predict_batch"]
+    assert entry["rows_differing"] == 0  # batch into the store holding the live rows
+    (run_dir / "predictions").rename(run_dir / "predictions-live")
+    again = swingml("predict", "batch", "--run-dir", str(run_dir), "--set", f"data.dir={later}")
+    assert again.returncode == 0, again.stderr[-3000:]
+
+    def read(folder: Path) -> pd.DataFrame:
+        store = PredictionStore(folder)
+        rows = pd.concat([store.read(m) for m in store.models()], ignore_index=True)
+        served = [
+            champions[f"{m}-1h"] == v for m, v in zip(rows["model"], rows["version"], strict=True)
+        ]
+        return rows[served]
+
+    live_rows = read(run_dir / "predictions-live")
+    live_rows = live_rows[live_rows["source"] == "live"]
+    assert len(live_rows) > 0
+    assert not live_rows["in_sample"].any()  # bars after the data the retrain saw
+    joined = live_rows.merge(
+        read(run_dir / "predictions"), on=["model", "version", "timestamp"], how="left",
+        suffixes=("", "_batch"),
+    )  # fmt: skip
+    assert joined["variant_batch"].notna().all(), "a live event the batch does not know"
+    for name in PROBA:
+        assert (joined[name] == joined[f"{name}_batch"]).all(), name
