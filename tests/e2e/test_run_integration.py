@@ -140,7 +140,7 @@ def test_walkforward_replays_every_champion_out_of_sample(run_dir: Path, tmp_pat
     shutil.copytree(run_dir, copy)
     done = swingml("walkforward", "--profile", "integration-test", "--run-dir", str(copy))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "chosen on the development period" in done.stdout
+    assert "chosen on the development period" in " ".join(done.stderr.split())
     predictions = pd.read_parquet(copy / "walkforward" / "predictions.parquet")
     scores = pd.read_parquet(copy / "walkforward" / "scores.parquet")
     holdout = pd.read_parquet(copy / "training" / "holdout.parquet").set_index("main_id")
