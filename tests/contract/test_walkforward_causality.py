@@ -3,10 +3,12 @@ refit point (no look-ahead across refits)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
-from swingml.training.walkforward import Cadence, History, replay
+from swingml.training.walkforward import Cadence, replay
 from walkforward_history import HORIZON, PLAN, START, planted_history
 
 
@@ -16,13 +18,12 @@ def test_a_step_is_predicted_without_the_labels_that_resolve_after_its_refit() -
     weekly = Cadence("7D", pd.Timedelta("7D"))
     before = replay(history, START, weekly, {}, PLAN, 20)
     second = START + pd.Timedelta("7D")
-    late = np.asarray(history.candles[history.bars + HORIZON] >= second)
+    late = np.asarray(history.stamps[history.bars + HORIZON] >= second)
     rng = np.random.default_rng(5)
     scrambled = history.y.copy()
     scrambled[late] = rng.permutation(scrambled[late])
     after = replay(
-        History(history.X, scrambled, history.bars, history.when, history.candles,
-                history.features, HORIZON),
+        dataclasses.replace(history, y=scrambled),
         START, weekly, {}, PLAN, 20,
     )  # fmt: skip
     first = before["refit_at"] == START

@@ -10,10 +10,12 @@ from swingml.training.production import train_and_score
 from swingml.training.walkforward import (
     NEVER,
     Cadence,
+    before,
     cadences,
     refit_points,
     replay,
     step_scores,
+    when,
 )
 from walkforward_history import HORIZON, PLAN, START, planted_history
 
@@ -29,15 +31,15 @@ def test_refit_points_cover_every_step_through_the_last_event() -> None:
 def test_training_rows_end_their_label_horizon_before_the_refit_point() -> None:
     history = planted_history()
     point = pd.Timestamp("2024-02-10 12:00")
-    rows = history.before(point)
-    ends = history.candles[np.minimum(rows.bars + HORIZON, len(history.candles) - 1)]
+    rows = before(history, point)
+    ends = history.stamps[np.minimum(rows.bars + HORIZON, len(history.stamps) - 1)]
     assert bool((ends < point).all()) and bool((rows.y >= 0).all())
     # every labelled event left out resolves at or after the point (purged, or later)
     labelled = history.bars[history.y >= 0]
     left_out = labelled[~np.isin(labelled, rows.bars)]
     assert len(rows.bars) and len(left_out)
-    last = len(history.candles) - 1
-    assert bool((history.candles[np.minimum(left_out + HORIZON, last)] >= point).all())
+    last = len(history.stamps) - 1
+    assert bool((history.stamps[np.minimum(left_out + HORIZON, last)] >= point).all())
 
 
 def test_never_is_the_development_model_and_every_cadence_predicts_the_same_rows() -> None:
@@ -48,14 +50,14 @@ def test_never_is_the_development_model_and_every_cadence_predicts_the_same_rows
         history, START, Cadence("7D", pd.Timedelta("7D")), {"num_leaves": 7}, PLAN, rounds
     )
     assert (weekly["best_iteration"] == rounds).all()  # refits keep the development rounds
-    expected = np.flatnonzero(np.asarray(history.when >= START) & (history.y >= 0))
+    expected = np.flatnonzero(np.asarray(when(history) >= START) & (history.y >= 0))
     assert never["row"].tolist() == expected.tolist() == weekly["row"].tolist()
     assert never["refit_at"].nunique() == 1 and weekly["refit_at"].nunique() > 1
-    when = history.when[weekly["row"].to_numpy()]
+    at = when(history)[weekly["row"].to_numpy()]
     refit = pd.DatetimeIndex(weekly["refit_at"])
-    assert bool(((refit <= when) & (when < refit + pd.Timedelta("7D"))).all())
+    assert bool(((refit <= at) & (at < refit + pd.Timedelta("7D"))).all())
     assert weekly.groupby("refit_at")["train_rows"].first().is_monotonic_increasing
-    dev = history.before(START)
+    dev = before(history, START)
     X_hold = history.X[expected]
     production = train_and_score(dev, X_hold, history.y[expected], {"num_leaves": 7}, PLAN)
     proba = never[["proba_0", "proba_1", "proba_2"]].to_numpy()

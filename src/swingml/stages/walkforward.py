@@ -30,11 +30,11 @@ from swingml.training.production import TrainPlan, production_plan
 from swingml.training.trades import by_predicted_class, confident, forward_moves
 from swingml.training.walkforward import (
     NEVER,
-    History,
     cadences,
     replay,
     step_scores,
     summary_row,
+    when,
 )
 from swingml.tuning.stages import spec
 
@@ -60,20 +60,11 @@ def walkforward_task(
     variant = Variant.from_id(variant_id)
     events = load_events(root, variant, features, cutoff, horizon)
     close = parted.read_frame(RunStore(root).candles_path(variant.symbol), ["close"])["close"]
-    history = History(
-        events.X,
-        events.y,
-        events.bars,
-        events.stamps[events.bars],
-        events.stamps,
-        features,
-        horizon,
-    )
     frames = []
     rounds: int | None = None  # the development model's best iteration, which refits keep
     for cadence in cadences(every, compare):  # "never" first
         try:
-            frame = replay(history, cutoff, cadence, params, plan, rounds)
+            frame = replay(events, cutoff, cadence, params, plan, rounds)
         except ValueError as exc:
             raise ValueError(f"{variant_id} ({cadence.name}): {exc}") from None
         if cadence.name == NEVER and len(frame):
@@ -82,8 +73,8 @@ def walkforward_task(
         frame.insert(0, "main_id", main_id)
         frame.insert(1, "variant_id", variant_id)
         frame.insert(2, "cadence", cadence.name)
-        frame.insert(3, "timestamp", history.when[rows])
-        frame.insert(4, "label", history.y[rows].astype(np.int8))
+        frame.insert(3, "timestamp", when(events)[rows])
+        frame.insert(4, "label", events.y[rows].astype(np.int8))
         moves = forward_moves(close.to_numpy(np.float64), events.bars[rows], horizon, variant.side)
         frames.append(pd.concat([frame, moves], axis=1))
     return pd.concat(frames, ignore_index=True)

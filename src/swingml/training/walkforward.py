@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from swingml.modeling.rows import VariantRows
+from swingml.modeling.rows import Events, VariantRows
 from swingml.modeling.space import ParamValue
 from swingml.splits import development_mask
 from swingml.training.metrics import macro_ap, random_macro_ap
@@ -54,27 +54,19 @@ def refit_points(
     return [start + i * every for i in range(steps)]
 
 
-@dataclass(frozen=True)
-class History:
-    """Every event of one variant: features, labels (-1 unknown), bars, times, and the bars."""
+def when(events: Events) -> pd.DatetimeIndex:
+    """The bar time of each event."""
+    return events.stamps[events.bars]
 
-    X: np.ndarray
-    y: np.ndarray
-    bars: np.ndarray
-    when: pd.DatetimeIndex
-    candles: pd.DatetimeIndex
-    features: tuple[str, ...]
-    horizon: int
 
-    def before(self, point: pd.Timestamp) -> VariantRows:
-        """Labelled events whose whole label horizon ends before ``point`` (purged)."""
-        mask = development_mask(self.bars, pd.Series(self.candles), point, self.horizon)
-        mask &= self.y >= 0
-        return VariantRows(self.X[mask], self.y[mask], self.bars[mask], self.features, self.horizon)
+def before(events: Events, point: pd.Timestamp) -> VariantRows:
+    """Labelled events whose whole label horizon ends before ``point`` (purged)."""
+    mask = development_mask(events.bars, pd.Series(events.stamps), point, events.horizon)
+    return events.rows(mask & (events.y >= 0))
 
 
 def replay(
-    history: History,
+    events: Events,
     start: pd.Timestamp,
     cadence: Cadence,
     params: dict[str, ParamValue],
@@ -87,25 +79,26 @@ def replay(
     ``proba_0..2``. Every cadence predicts the same rows. A cadence other than "never" refits for
     ``rounds`` rounds (the "never" model's best iteration).
     """
-    tested = np.asarray(history.when >= start) & (history.y >= 0)
+    at = when(events)
+    tested = np.asarray(at >= start) & (events.y >= 0)
     frames = []
     if tested.any():
-        last = history.when[tested].max()
+        last = at[tested].max()
         points = refit_points(start, last, cadence.every)
         for point, following in zip(points, [*points[1:], None], strict=True):
-            rows = tested & np.asarray(history.when >= point)
+            rows = tested & np.asarray(at >= point)
             if following is not None:
-                rows &= np.asarray(history.when < following)
+                rows &= np.asarray(at < following)
             if not rows.any():
                 continue
-            past = history.before(point)
+            past = before(events, point)
             if cadence.every is None:
                 model = fit_production(past, params, plan)
             elif rounds is None:
                 raise ValueError(f"cadence {cadence.name} refits for fixed rounds: pass rounds")
             else:
                 model = refit_all(past, params, plan, rounds)
-            proba = predict(model.booster, history.X[rows], model.best_iteration)
+            proba = predict(model.booster, events.X[rows], model.best_iteration)
             frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in range(proba.shape[1])])
             frame.insert(0, "row", np.flatnonzero(rows))
             frame.insert(1, "refit_at", point)
