@@ -1,5 +1,7 @@
 """The swingml image, built with podman from a Debian base made by mmdebstrap, runs
-``swingml --version`` and the ``integration-test`` profile.
+``swingml --version`` and the ``integration-test`` profile; and compose.yaml's local-integration
+stack, brought up with Debian's podman-compose by the user guide's commands, registers the
+``local-integration`` profile's champions in its MLflow server and serves them.
 
 Opt-in (``SWINGML_TEST_CONTAINER=1``): a cold build downloads every wheel and a base system
 (minutes), too slow for the suite's budget; ``test_image.py`` runs the same install steps
