@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -51,10 +52,21 @@ def _age_champions(run_dir: Path, days: int) -> int:
     return moved
 
 
-def _run_cost(run_dir: Path) -> tuple[float, dict[str, float]]:
+BUILD = ("data", "features", "targets", "prep", "select", "tune", "train", "predict_batch")
+
+
+def _run_cost(run_dir: Path, logs: list[Path]) -> tuple[float, dict[str, float]]:
+    """The run's stage walls: its ``summary.json``, or the longest ``stage X done in N s`` of
+    each stage in the console ``logs`` of its invocations (a resumed run records the short
+    walls of the stages it reused)."""
     stages = json.loads((run_dir / "summary.json").read_text())["stages"]
-    build = ("data", "features", "targets", "prep", "select", "tune", "train", "predict_batch")
-    walls = {s: float(stages[s]["wall_s"]) for s in build if s in stages}
+    walls = {s: float(stages[s]["wall_s"]) for s in BUILD if s in stages}
+    if logs:
+        walls = {}
+        for log in logs:
+            for name, wall in re.findall(r"stage (\w+) done in ([\d.]+) s", log.read_text()):
+                walls[name] = max(walls.get(name, 0.0), float(wall))
+        walls = {s: walls[s] for s in BUILD if s in walls}
     return sum(walls.values()), walls
 
 
@@ -69,7 +81,7 @@ def _bootstrap_mean(values: np.ndarray, seed: int = 0, samples: int = 2000) -> t
     return float(low), float(high)
 
 
-def results_page(copy: Path, source: Path, wall_s: float) -> str:
+def results_page(copy: Path, source: Path, wall_s: float, title: str) -> str:
     """The walk-forward page: summary with intervals, per model, and the trader's view."""
     scores = pd.read_parquet(copy / "walkforward" / "scores.parquet")
     trades = pd.read_parquet(copy / "walkforward" / "trades.parquet")
@@ -78,9 +90,9 @@ def results_page(copy: Path, source: Path, wall_s: float) -> str:
     cadences = list(dict.fromkeys(scores["cadence"]))
     wide = scores.pivot(index="main_id", columns="cadence")
     lines = [
-        "# Walk-forward replay on the real hourly files",
+        f"# {title}",
         "",
-        f"Run: `{source}` (the real Binance hourly files, 2018 to 2026; `swingml walkforward` from "
+        f"Run: `{source}` (`swingml walkforward` from "
         f"{summary['start']} to the last event, steps of {summary['every']}; {summary['models']} "
         f"champions; {wall_s:.0f} s on {machine()}). {summary['scope'].capitalize()}.",
         "",
@@ -168,8 +180,22 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--retrain-days", type=int, default=30)
     parser.add_argument("--results", type=Path, default=None)
+    parser.add_argument("--title", default="Walk-forward replay on the real hourly files")
+    parser.add_argument(
+        "--results-only",
+        action="store_true",
+        help="RUN_DIR already holds a replay: write --results from it, time nothing",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="copy here instead of a temp dir")
+    parser.add_argument(
+        "--run-log", type=Path, action="append", default=[], help="console log of the run"
+    )
     args = parser.parse_args()
+    if args.results_only:
+        stages = json.loads((args.run_dir / "summary.json").read_text())["stages"]
+        wall = float(stages["walkforward"]["wall_s"])
+        args.results.write_text(results_page(args.run_dir, args.run_dir, wall, args.title))
+        return
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-walkforward-")) / "run"
     if work.exists():
         shutil.rmtree(work)
@@ -177,7 +203,7 @@ def main() -> None:
     wf_wall, wf_rss = run_tree(_swingml("walkforward", "--run-dir", str(work)))
     moved = _age_champions(work, args.retrain_days)
     rt_wall, rt_rss = run_tree(_swingml("retrain", "--run-dir", str(work), "--force"))
-    total, walls = _run_cost(work)
+    total, walls = _run_cost(args.run_dir, args.run_log)
     stages = json.loads((work / "summary.json").read_text())["stages"]
     fits = int(pd.read_parquet(work / "walkforward" / "predictions.parquet")
                .groupby(["main_id", "cadence"])["refit_at"].nunique().sum())  # fmt: skip
@@ -202,7 +228,7 @@ def main() -> None:
     write_section(DOC, f"walkforward_{args.run_dir.name}", text, TITLE)
     print(text)
     if args.results:
-        args.results.write_text(results_page(work, args.run_dir, wf_wall))
+        args.results.write_text(results_page(work, args.run_dir, wf_wall, args.title))
         print(f"results: {args.results}")
 
 
