@@ -99,6 +99,8 @@ def run(ctx: StageContext, force: bool = False) -> StageOutcome:
     inputs = load_inputs(config, store)
     chosen = read_best_params(store)
     holdout = pd.read_parquet(store.dataset("holdout")).set_index("main_id")
+    best_iteration = holdout["best_iteration"].to_dict()
+    recipe = config.slice_hash("training", "retrain", "run")
     registry = open_registry(config, store)
     plan = production_plan(config, spec(1).early_stopping)
     section = config.retrain
@@ -106,19 +108,18 @@ def run(ctx: StageContext, force: bool = False) -> StageOutcome:
     for main_id, entry in chosen.items():
         name = model_name(main_id, config.data.interval, config.registry.model_prefix)
         current = registry.load_champion(name)
-        if current is None or main_id not in holdout.index:
+        if current is None or main_id not in best_iteration:
             continue
         version, tags, booster = current
         since = tags.get("trained_last_event") or str(inputs.cutoff)
         champions[main_id] = (name, version, tags)
         variant = Variant.from_id(str(entry["variant_id"]))
         params = dict(entry.get("params") or {})
-        rounds = int(holdout["best_iteration"].to_dict()[main_id])
+        rounds = int(best_iteration[main_id])
         args: tuple[Any, ...] = (inputs.root, variant.id, inputs.features, inputs.cutoff)
         args += (variant.horizon(config.targets), params, plan, rounds)
         args += (booster.model_to_string(), since, section.gate_fraction)
         parts = (variant.id, version, since, inputs.fingerprint, json.dumps(params, sort_keys=True))
-        recipe = config.slice_hash("training", "retrain", "run")
         key = task_key(retrain_task, TASK_VERSION, *parts, recipe)
         tasks.append(Task(key, retrain_task, args, label=main_id))
     results = make_executor(config, store, ctx.console).run("retrain", tasks)
