@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
@@ -50,6 +51,14 @@ def _age_champions(run_dir: Path, days: int) -> int:
             )
             moved += 1
     return moved
+
+
+def _task_cpu_s(work: Path, earlier: list[Path]) -> float:
+    """CPU seconds of every walk-forward task that ran, in this invocation and the ``earlier``
+    interrupted ones (a reused task shows zeros in the invocation that reused it)."""
+    tables = [pd.read_parquet(work / "tasks" / "walkforward" / "tasks.parquet")]
+    tables += [pd.read_parquet(path) for path in earlier]
+    return float(sum(t.loc[~t["reused"], "cpu_s"].sum() for t in tables))
 
 
 BUILD = ("data", "features", "targets", "prep", "select", "tune", "train", "predict_batch")
@@ -190,6 +199,18 @@ def main() -> None:
     parser.add_argument(
         "--run-log", type=Path, action="append", default=[], help="console log of the run"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="--keep already holds an interrupted replay: finish it there (finished tasks reused)",
+    )
+    parser.add_argument(
+        "--earlier-tasks",
+        type=Path,
+        action="append",
+        default=[],
+        help="task table (tasks/walkforward/tasks.parquet) of an interrupted earlier invocation",
+    )
     args = parser.parse_args()
     if args.results_only:
         stages = json.loads((args.run_dir / "summary.json").read_text())["stages"]
@@ -197,13 +218,17 @@ def main() -> None:
         args.results.write_text(results_page(args.run_dir, args.run_dir, wall, args.title))
         return
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-walkforward-")) / "run"
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(args.run_dir, work)
+    if not (args.resume and work.exists()):
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(args.run_dir, work)
     wf_wall, wf_rss = run_tree(_swingml("walkforward", "--run-dir", str(work)))
+    cpu_s = _task_cpu_s(work, args.earlier_tasks)
     moved = _age_champions(work, args.retrain_days)
     rt_wall, rt_rss = run_tree(_swingml("retrain", "--run-dir", str(work), "--force"))
     total, walls = _run_cost(args.run_dir, args.run_log)
+    executor = json.loads((work / "manifest.json").read_text())["config"]["executor"]
+    workers = int(executor.get("max_concurrent_processes") or os.cpu_count() or 1)
     stages = json.loads((work / "summary.json").read_text())["stages"]
     fits = int(pd.read_parquet(work / "walkforward" / "predictions.parquet")
                .groupby(["main_id", "cadence"])["refit_at"].nunique().sum())  # fmt: skip
@@ -221,6 +246,9 @@ def main() -> None:
             f"| `swingml walkforward` ({stages['walkforward']['models']} champions, "
             f"{fits} fits over the cadences) | {wf_wall:.0f} | {wf_rss:.0f} | "
             f"{wf_wall / total:.2f} |",
+            f"| the same replay's task CPU seconds / {workers} workers (its wall on a quiet "
+            f"machine, across {1 + len(args.earlier_tasks)} invocation(s)) | "
+            f"{cpu_s / workers:.0f} | | {cpu_s / workers / total:.2f} |",
             f"| `swingml retrain --force` ({moved} champions, {args.retrain_days} days of new "
             f"events each) | {rt_wall:.0f} | {rt_rss:.0f} | {rt_wall / total:.2f} |",
         ]
