@@ -64,7 +64,7 @@ def run_tree(cmd: list[str], cwd: Path | None = None, poll_s: float = 0.2) -> tu
 def write_section(doc: Path, name: str, text: str, title: str) -> None:
     """Replace (or append) the ``name`` section of benchmark document ``doc`` (``title`` heads a
     new document), so that several scripts can share one page."""
-    from swingml.store import write_bytes_atomic
+    from swingml.io.store import write_bytes_atomic
 
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{text.rstrip()}\n{end}\n"

@@ -32,9 +32,9 @@ from rich.console import Console
 
 from _bench import load_average, machine
 from swingml.config import ExecutorConfig
+from swingml.io.store import RunStore, write_bytes_atomic
 from swingml.orchestration import Task, worker_threads
 from swingml.orchestration.local import LocalExecutor
-from swingml.store import RunStore, write_bytes_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "benchmarks" / "orchestration.md"

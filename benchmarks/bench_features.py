@@ -164,7 +164,8 @@ def real_files(work: Path) -> dict[str, Any] | None:
         PYTHON,
         "-c",
         "import sys; from rich.console import Console; from swingml.config import load_config;"
-        "from swingml.pipeline import StageContext, run_stage; from swingml.store import RunStore;"
+        "from swingml.workflow.pipeline import StageContext, run_stage;"
+        "from swingml.io.store import RunStore;"
         "c = load_config('real-1h', run_dir=sys.argv[1]);"
         "run_stage('data', StageContext(c, RunStore(c.run.dir), Console(stderr=True)))",
         str(run),

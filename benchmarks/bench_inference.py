@@ -42,10 +42,10 @@ from swingml.features.matrix import feature_names, load_matrix, read_metadata
 from swingml.features.plan import FeaturePlan, make_plan, plan_spec
 from swingml.inference import live_features
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
-from swingml.pipeline import StageContext, run_stage
+from swingml.io.store import RunStore
 from swingml.stages.predict import batch
 from swingml.stages.predict_live import live
-from swingml.store import RunStore
+from swingml.workflow.pipeline import StageContext, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 BINANCE = ROOT.parent / "shared" / "data" / "binance"

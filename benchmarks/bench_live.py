@@ -37,16 +37,16 @@ import pandas as pd
 from rich.console import Console
 
 from _bench import load_average, machine
-from swingml import parted
 from swingml.config import Config, load_config
 from swingml.features.matrix import read_metadata
 from swingml.inference import live as live_events
-from swingml.loading import load_variant
-from swingml.pipeline import StageContext, run_stage
+from swingml.io import parted
+from swingml.io.store import RunStore
 from swingml.stages.predict import batch
 from swingml.stages.predict_live import LiveSession, cycle
-from swingml.store import RunStore
 from swingml.targets.grid import Variant
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import StageContext, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 BINANCE = ROOT.parent / "shared" / "data" / "binance"

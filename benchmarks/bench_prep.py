@@ -66,10 +66,10 @@ def ensure_run(run: Path, profile: str, stages: list[str]) -> Path:
 _DATA_STAGE = """
 import sys
 from rich.console import Console
-from swingml import pipeline
+from swingml.workflow import pipeline
 from swingml.config import load_config
-from swingml.pipeline import StageContext
-from swingml.store import RunStore
+from swingml.workflow.pipeline import StageContext
+from swingml.io.store import RunStore
 config = load_config("real-1h", (), [f"features.profile={sys.argv[2]}"], sys.argv[1])
 store = RunStore(config.run.dir)
 pipeline.run_stage("data", StageContext(config, store, Console(stderr=True)))
@@ -93,9 +93,9 @@ def real_frame(run: Path, rows: int, limit: int) -> pd.DataFrame:
     """Up to ``limit`` real features passing filters 1-4, on ``rows`` BTC development rows."""
     from swingml.config import PrepConfig, load_config
     from swingml.features.matrix import feature_names, load_matrix
-    from swingml.loading import development
+    from swingml.io.store import RunStore
     from swingml.prep.pipeline import chain, development_rows
-    from swingml.store import RunStore
+    from swingml.workflow.loading import development
 
     config = load_config("real-1h", (), [], run)
     store = RunStore(run)

@@ -30,13 +30,13 @@ import pandas as pd
 
 from _bench import machine, write_section
 from swingml.config import load_config
-from swingml.loading import load_events, load_inputs
-from swingml.store import RunStore
+from swingml.io.store import RunStore
 from swingml.targets.grid import Variant
 from swingml.training.metrics import macro_ap
 from swingml.training.model import TrainSettings, binned_dataset, lgb_params
 from swingml.tuning.driver import CvPlan, make_folds
 from swingml.tuning.objective import evaluate
+from swingml.workflow.loading import load_events, load_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "benchmarks" / "tuning.md"

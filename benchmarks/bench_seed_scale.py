@@ -72,10 +72,10 @@ SEED_FEATURES_KEPT = 7510
 _STAGE = """
 import sys, json
 from rich.console import Console
-from swingml import pipeline
+from swingml.workflow import pipeline
 from swingml.config import load_config
-from swingml.pipeline import StageContext
-from swingml.store import RunStore
+from swingml.workflow.pipeline import StageContext
+from swingml.io.store import RunStore
 config = load_config("grid-2160", (), json.loads(sys.argv[3]), sys.argv[1])
 pipeline.run_stage(sys.argv[2], StageContext(config, RunStore(sys.argv[1]), Console(stderr=True)))
 """
@@ -212,16 +212,16 @@ def seed_events(root: Path) -> dict[str, int]:
     import numpy as np
 
     from swingml.config import load_config
-    from swingml.loading import load_variant
-    from swingml.splits import holdout_cutoff, span_of
+    from swingml.modeling.splits import holdout_cutoff, span_of
     from swingml.targets.grid import variants
+    from swingml.workflow.loading import load_variant
 
     run = root / "seed-events"
     sets = overrides(1.0, "tiny", 1.0, sample=False)
     for stage in ("data", "targets"):
         if not (run / ("targets" if stage == "targets" else "candles")).is_dir():
             run_stage(run, stage, sets)
-    from swingml.store import RunStore
+    from swingml.io.store import RunStore
 
     config = load_config("grid-2160", (), sets, run)
     store = RunStore(run)
@@ -351,9 +351,9 @@ def _largest_variant(config: Any, store: Any, dev: Any) -> tuple[Any, int]:
     """The grid's variant with the most usable development events, and that count."""
     import numpy as np
 
-    from swingml.loading import load_variant
-    from swingml.splits import development_mask
+    from swingml.modeling.splits import development_mask
     from swingml.targets.grid import variants
+    from swingml.workflow.loading import load_variant
 
     best: tuple[Any, int] = (None, -1)
     for variant in variants(config):
@@ -376,9 +376,9 @@ def _bin_whole(run: Path, config: Any, seed: int) -> dict[str, Any]:
     import numpy as np
 
     from swingml.features.matrix import load_matrix
+    from swingml.io.store import RunStore
     from swingml.selection import screening
     from swingml.stages import select
-    from swingml.store import RunStore
 
     plan_out = json.loads(_probe_file(run, "select-plan").read_text())
     store, symbol, columns = RunStore(run), plan_out["symbol"], plan_out["columns"]
@@ -413,12 +413,12 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
     """
     from swingml.config import load_config
     from swingml.features.matrix import read_metadata
-    from swingml.loading import development, read_kept
+    from swingml.io.store import RunStore
     from swingml.selection.aggregate import aggregate, ranking_table
     from swingml.stages import select
-    from swingml.store import RunStore
     from swingml.targets.grid import Variant, variants
     from swingml.targets.guard import guard_inputs
+    from swingml.workflow.loading import development, read_kept
 
     run = Path(run_dir)
     config = load_config("grid-2160", (), json.loads(sets_json), run)
@@ -494,12 +494,12 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
                 final.append(name)
         out = {"variants": briefs, "final_features": final}
     elif part in ("tune-study", "train"):
-        from swingml.loading import load_events
         from swingml.stages.train import train_task
         from swingml.training.production import production_plan
         from swingml.tuning import tasks
         from swingml.tuning.driver import StudyPlan
         from swingml.tuning.stages import spec
+        from swingml.workflow.loading import load_events
 
         features = tuple(
             json.loads(_probe_file(run, "select-screen").read_text())["final_features"]
@@ -952,10 +952,10 @@ def usable_events(run: Path, sets: list[str]) -> tuple[dict[str, int], dict[str,
     import numpy as np
 
     from swingml.config import load_config
-    from swingml.loading import development, load_variant
-    from swingml.splits import development_mask
-    from swingml.store import RunStore
+    from swingml.io.store import RunStore
+    from swingml.modeling.splits import development_mask
     from swingml.targets.grid import variants
+    from swingml.workflow.loading import development, load_variant
 
     config = load_config("grid-2160", (), sets, run)
     store = RunStore(run)

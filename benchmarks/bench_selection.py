@@ -49,12 +49,12 @@ def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
     """Plan the variants (the stage's own code), load and quantise the union rows once."""
     from swingml.config import load_config
     from swingml.features.matrix import load_matrix, read_metadata
-    from swingml.loading import development, read_kept
+    from swingml.io.store import RunStore
     from swingml.selection import screening
     from swingml.stages import select
-    from swingml.store import RunStore
     from swingml.targets.grid import variants
     from swingml.targets.guard import guard_inputs
+    from swingml.workflow.loading import development, read_kept
 
     windows_set = "[" + ", ".join(str(w) for w in windows) + "]"
     config = load_config("real-1h", (), [f"grid.windows={windows_set}"], run)
@@ -173,8 +173,8 @@ def naive(state: dict[str, Any], threads: int | None = 1) -> dict[str, Any]:
 
 def through_stage(run: Path, state: dict[str, Any], symbol: str) -> dict[str, Any]:
     """The stage's own task functions, in this process: store IO, quantising, binary save/load."""
+    from swingml.io.store import RunStore
     from swingml.stages import select
-    from swingml.store import RunStore
 
     config = state["config"]
     ids = tuple(state["rows"])
@@ -200,9 +200,9 @@ def through_pool(run: Path, state: dict[str, Any], symbol: str) -> dict[str, Any
     """The stage's tasks on the local worker pool: bin once, then one chunk of variants a worker."""
     from rich.console import Console
 
+    from swingml.io.store import RunStore, read_json
     from swingml.orchestration.executor import Task, make_executor
     from swingml.stages import select
-    from swingml.store import RunStore, read_json
 
     config = state["config"]
     ids = tuple(state["rows"])
@@ -249,10 +249,10 @@ def regime(run: Path, symbol: str, n_train: int = 20_000, n_valid: int = 5_000) 
     """
     from swingml.config import load_config
     from swingml.features.matrix import load_matrix, read_metadata
-    from swingml.loading import read_kept
+    from swingml.io.store import RunStore
     from swingml.selection import screening
-    from swingml.store import RunStore
     from swingml.targets.guard import guard_inputs
+    from swingml.workflow.loading import read_kept
 
     config = load_config("real-1h", (), ["features.profile=full"], run)
     store = RunStore(run)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from swingml.rundiff import differences, outputs
+from swingml.io.rundiff import differences, outputs
 
 
 def main(argv: list[str]) -> int:

@@ -21,15 +21,15 @@ from rich.console import Console
 from rich.markup import escape
 
 import swingml
-from swingml import pipeline
 from swingml.config import Config, load_config
+from swingml.config.redact import redact, redacted_output
 from swingml.deploy.profile_check import check_profile
 from swingml.errors import BadInputError, SwingmlError
-from swingml.gcs_store import is_gcs, open_store
-from swingml.pipeline import StageContext
-from swingml.redact import redact, redacted_output
-from swingml.store import RunStore
+from swingml.io.gcs import is_gcs, open_store
+from swingml.io.store import RunStore
 from swingml.tuning.stages import STAGES as TUNING_STAGES
+from swingml.workflow import pipeline
+from swingml.workflow.pipeline import StageContext
 
 app = typer.Typer(
     help="Train, tune, register and serve LightGBM models of what follows crypto swing events.",
@@ -164,7 +164,7 @@ def _recorded_config(run_dir: str | None) -> tuple[str, dict[str, Any]] | None:
 
 def _guarded(debug: bool, body: Callable[[], Any]) -> Any:
     """Run a command body, mapping errors to SPEC §11 exit codes and one-line messages; every
-    line it prints, errors included, passes through :func:`swingml.redact.redact`."""
+    line it prints, errors included, passes through :func:`swingml.config.redact.redact`."""
     with redacted_output():
         return _mapped(debug, body)
 

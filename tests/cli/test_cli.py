@@ -70,7 +70,7 @@ def test_tune_stage_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_report_prints_the_summary(tmp_path: Path) -> None:
-    from swingml.store import RunStore
+    from swingml.io.store import RunStore
 
     RunStore(tmp_path).record_stage(
         "data", {"status": "done", "wall_s": 0.1, "tasks": 3, "failed_tasks": 0}

@@ -1,5 +1,5 @@
-"""``swingml.redact``: what counts as a credential, what is masked, and where the one function is
-applied (the JSON writer, the CLI's printed lines, the server check's messages)."""
+"""``swingml.config.redact``: what counts as a credential, what is masked, and where the one
+function is applied (the JSON writer, the CLI's printed lines, the server check's messages)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from swingml.cli import app
 from swingml.config import load_config
-from swingml.errors import BadInputError
-from swingml.redact import (
+from swingml.config.redact import (
     MASK,
     RedactingStream,
     credential_in,
@@ -21,8 +20,9 @@ from swingml.redact import (
     redact_value,
     without_credentials,
 )
+from swingml.errors import BadInputError
+from swingml.io.store import write_json_atomic
 from swingml.registry.mlflow_registry import RegistryUnavailableError, _check_server, health_url
-from swingml.store import write_json_atomic
 
 SECRET = "pw-4e1d7c0b"
 
@@ -155,7 +155,7 @@ def test_the_push_gateway_gets_basic_auth_from_the_environment(
 
     from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
-    from swingml.monitoring_service import gateway_handler
+    from swingml.workflow.monitoring_service import gateway_handler
 
     seen: list[str | None] = []
 

@@ -15,10 +15,10 @@ import ray
 from rich.console import Console
 
 from swingml.config import ExecutorConfig
+from swingml.io.store import RunStore
 from swingml.orchestration import Task, task_key
 from swingml.orchestration.local import LocalExecutor
 from swingml.orchestration.ray_executor import RayExecutor
-from swingml.store import RunStore
 
 HELPERS = str(Path(__file__).resolve().parents[1] / "orchestration")
 if HELPERS not in sys.path:

@@ -27,8 +27,8 @@ from swingml.features import compute, cross_coin, transforms
 from swingml.features.base import registry
 from swingml.features.plan import make_plan, plan_spec
 from swingml.features.timeframes import timestamps_ms
-from swingml.pipeline import StageContext, run_stage
-from swingml.store import RunStore, write_parquet_atomic
+from swingml.io.store import RunStore, write_parquet_atomic
+from swingml.workflow.pipeline import StageContext, run_stage
 
 BINANCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
 BARS = 3000

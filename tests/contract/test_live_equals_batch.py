@@ -22,15 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 
 import inference_run
 
-from swingml import parted
 from swingml.data.frame import timestamps_ms
 from swingml.features.matrix import feature_names, load_matrix, read_metadata
 from swingml.features.plan import make_plan, plan_spec
 from swingml.inference.live_features import compute_at, resolve_columns
 from swingml.inference.store import PROBA, PredictionStore
-from swingml.pipeline import run_stage
+from swingml.io import parted
 from swingml.stages.predict import batch
 from swingml.stages.predict_live import live
+from swingml.workflow.pipeline import run_stage
 
 BASE = inference_run.BASE_BARS
 STEPS = ((BASE - 10, BASE + 60), (BASE + 40, BASE + 250), (BASE + 40, BASE + 250))

@@ -28,12 +28,12 @@ import pytest
 import ray
 from rich.console import Console
 
-from swingml import pipeline
 from swingml.config import load_config
+from swingml.io.store import RunStore, read_json
 from swingml.orchestration import Task
 from swingml.orchestration.ray_executor import RayExecutor
-from swingml.pipeline import StageContext
-from swingml.store import RunStore, read_json
+from swingml.workflow import pipeline
+from swingml.workflow.pipeline import StageContext
 
 HELPERS = str(Path(__file__).resolve().parents[1] / "orchestration")
 if HELPERS not in sys.path:

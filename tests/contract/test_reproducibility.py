@@ -24,7 +24,7 @@ import pytest
 
 from command_line import LAW_SLICE as OVERRIDES
 from swingml.config import load_config
-from swingml.rundiff import differences, outputs
+from swingml.io.rundiff import differences, outputs
 from swingml.tuning import budget
 from swingml.tuning.stages import shares
 

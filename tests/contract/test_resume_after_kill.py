@@ -28,7 +28,7 @@ RUNNER = textwrap.dedent(
     from swingml.config import ExecutorConfig
     from swingml.orchestration import Task, task_key
     from swingml.orchestration.local import LocalExecutor
-    from swingml.store import RunStore, write_json_atomic
+    from swingml.io.store import RunStore, write_json_atomic
 
     store = RunStore(sys.argv[1])
     tasks = [

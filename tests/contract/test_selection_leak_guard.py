@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from swingml import pipeline
 from swingml.config import load_config
-from swingml.pipeline import StageContext
-from swingml.store import RunStore, read_json
+from swingml.io.store import RunStore, read_json
+from swingml.workflow import pipeline
+from swingml.workflow.pipeline import StageContext
 
 GRID = [
     "grid.windows=[3]",

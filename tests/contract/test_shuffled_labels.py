@@ -20,8 +20,8 @@ import pytest
 from rich.console import Console
 
 from swingml.config import load_config
-from swingml.pipeline import StageContext, run_stage
-from swingml.store import RunStore, write_parquet_atomic
+from swingml.io.store import RunStore, write_parquet_atomic
+from swingml.workflow.pipeline import StageContext, run_stage
 
 VARIANT = ["kind", "w", "s", "k"]
 

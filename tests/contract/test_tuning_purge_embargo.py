@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from swingml.modeling.cv import Fold, chronological_split, rolling_folds
-from swingml.splits import development_mask, holdout_cutoff
+from swingml.modeling.splits import development_mask, holdout_cutoff
 
 
 def _events(seed: int, n_bars: int, n_events: int) -> tuple[np.ndarray, pd.Series]:

@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
-from swingml import pipeline
 from swingml.config import load_config
-from swingml.store import RunStore
+from swingml.io.store import RunStore
+from swingml.workflow import pipeline
 
 SMALL = ["--set", "data.synthetic.bars=600"]
 

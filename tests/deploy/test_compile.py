@@ -19,7 +19,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from swingml.config import load_config
 from swingml.deploy.steps import TRAINING_STEPS
-from swingml.pipeline import RUN_ORDER
+from swingml.workflow.pipeline import RUN_ORDER
 
 OVERRIDES = (
     "tuning.budget=60",

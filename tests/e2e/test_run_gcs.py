@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from gcs_emulator import BUCKET, emulator, environment
 
 from command_line import LAW_SLICE
-from swingml.gcs_store import RemoteRunStore
-from swingml.rundiff import differences, outputs
+from swingml.io.gcs import RemoteRunStore
+from swingml.io.rundiff import differences, outputs
 
 URI = f"gs://{BUCKET}/runs/e2e"
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from command_line import swingml
-from swingml.pipeline import RUN_ORDER
 from swingml.registry.mlflow_registry import CHAMPION, MlflowRegistry, features_hash
+from swingml.workflow.pipeline import RUN_ORDER
 
 MAIN_VARIANTS = 12  # 3 symbols x windows [3, 5] x 2 sides
 
@@ -91,7 +91,7 @@ def test_champions_are_registered_with_tags(run_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_every_file_of_a_run_belongs_to_a_declared_dataset(run_dir: Path) -> None:
-    from swingml.catalog import CATALOG, owner
+    from swingml.io.catalog import CATALOG, owner
 
     files = [p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()]
     undeclared = [f for f in files if owner(f) is None]
@@ -134,7 +134,7 @@ def test_read_only_commands_write_nothing_into_the_run(run_dir: Path, tmp_path: 
 def test_walkforward_replays_every_champion_out_of_sample(run_dir: Path, tmp_path: Path) -> None:
     import shutil
 
-    from swingml.catalog import owner
+    from swingml.io.catalog import owner
 
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)

@@ -11,7 +11,7 @@ import pytest
 
 from swingml.data.frame import to_arrow
 from swingml.data.sources.binance_json import read_binance_json
-from swingml.store import RunStore, write_parquet_atomic
+from swingml.io.store import RunStore, write_parquet_atomic
 
 BINANCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
 

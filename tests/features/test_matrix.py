@@ -14,8 +14,8 @@ from rich.console import Console
 from swingml.config import load_config
 from swingml.errors import BadInputError
 from swingml.features.matrix import feature_names, load_matrix, read_metadata, symbol_timestamps
-from swingml.pipeline import StageContext, run_stage
-from swingml.store import RunStore
+from swingml.io.store import RunStore
+from swingml.workflow.pipeline import StageContext, run_stage
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, make_run_module: Any) -> Ite
 @pytest.fixture(scope="module")
 def make_run_module() -> Any:
     from swingml.data.frame import to_arrow
-    from swingml.store import write_parquet_atomic
+    from swingml.io.store import write_parquet_atomic
 
     def make(root: Any) -> RunStore:
         rng = np.random.default_rng(0)

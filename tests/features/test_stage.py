@@ -15,8 +15,8 @@ from swingml.config import load_config
 from swingml.errors import BadInputError
 from swingml.features.base import FAMILIES
 from swingml.features.plan import count_per_symbol
-from swingml.pipeline import StageContext, run_stage
-from swingml.store import RunStore
+from swingml.io.store import RunStore
+from swingml.workflow.pipeline import StageContext, run_stage
 
 runner = CliRunner()
 
@@ -130,8 +130,8 @@ BINANCE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bina
 def test_real_1h_files_end_to_end(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from swingml.pipeline import StageContext, run_stage
-    from swingml.store import RunStore
+    from swingml.io.store import RunStore
+    from swingml.workflow.pipeline import StageContext, run_stage
 
     config = load_config("real-1h", (), ["features.profile=tiny", f"data.dir={BINANCE}"], tmp_path)
     run_stage("data", StageContext(config, RunStore(tmp_path), Console(stderr=True, quiet=True)))

@@ -17,8 +17,8 @@ from rich.console import Console
 from swingml.config import load_config
 from swingml.features import generate
 from swingml.features.plan import make_plan, plan_spec
-from swingml.pipeline import StageContext, run_stage
-from swingml.store import RunStore
+from swingml.io.store import RunStore
+from swingml.workflow.pipeline import StageContext, run_stage
 
 TINY = [
     "features.profile=tiny",

@@ -28,12 +28,12 @@ from swingml.config import Config, load_config
 from swingml.data.frame import to_arrow
 from swingml.data.synthetic import generate
 from swingml.features.matrix import feature_names, load_matrix, read_metadata
-from swingml.loading import load_variant
-from swingml.pipeline import StageContext, run_stage
+from swingml.io.store import RunStore
 from swingml.registry.mlflow_registry import MlflowRegistry, ModelCard, model_name
-from swingml.store import RunStore
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import StageContext, run_stage
 
 PROFILE = "integration-test"
 TOTAL_BARS = 1500

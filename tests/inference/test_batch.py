@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from swingml.cli import app
 from swingml.data.frame import to_arrow
 from swingml.inference.store import PredictionStore
-from swingml.loading import load_variant
-from swingml.pipeline import run_stage
+from swingml.io.store import RunStore, read_json, write_parquet_atomic
 from swingml.stages.predict import batch
-from swingml.store import RunStore, read_json, write_parquet_atomic
 from swingml.targets.grid import Variant
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import run_stage
 
 runner = CliRunner()
 

@@ -11,14 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from swingml import parted
 from swingml.cli import app
 from swingml.data.frame import timestamps_ms, to_arrow
 from swingml.inference.store import PredictionStore
-from swingml.loading import load_variant
-from swingml.pipeline import run_stage
-from swingml.store import RunStore
+from swingml.io import parted
+from swingml.io.store import RunStore
 from swingml.targets.grid import Variant
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import run_stage
 
 BASE = inference_run.BASE_BARS
 runner = CliRunner()

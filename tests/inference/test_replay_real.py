@@ -24,12 +24,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from swingml import parted
 from swingml.cli import app
 from swingml.inference.store import PredictionStore
-from swingml.loading import load_variant
-from swingml.store import RunStore
+from swingml.io import parted
+from swingml.io.store import RunStore
 from swingml.targets.grid import Variant
+from swingml.workflow.loading import load_variant
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

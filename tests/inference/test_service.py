@@ -19,10 +19,10 @@ import inference_run
 import pandas as pd
 from typer.testing import CliRunner
 
-from swingml import parted
 from swingml.cli import app
 from swingml.data.frame import timestamps_ms
 from swingml.inference.store import PredictionStore
+from swingml.io import parted
 
 BASE = inference_run.BASE_BARS
 HOUR_MS = 3_600_000

@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 
 from swingml.config import ExecutorConfig
+from swingml.io.store import RunStore
 from swingml.orchestration.local import LocalExecutor
-from swingml.store import RunStore
 
 # Worker processes import task functions by module name: make orch_tasks importable here and
 # (through the parent's sys.path, which workers adopt) there.

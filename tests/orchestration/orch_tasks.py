@@ -170,7 +170,7 @@ def fit_lightgbm(
 
 def device_facts(sleep_s: float = 0.0) -> dict[str, Any]:
     """The device this task's worker was given, and when the task held it."""
-    from swingml import devices
+    from swingml.config import devices
 
     mark()
     start = time.time()
@@ -192,7 +192,7 @@ def fit_on_device(seed: int) -> dict[str, Any]:
     import lightgbm as lgb
     import numpy as np
 
-    from swingml.devices import with_device
+    from swingml.config.devices import with_device
 
     mark()
     rng = np.random.default_rng(seed)

@@ -12,13 +12,12 @@ from typing import Any
 import orch_tasks
 import pytest
 
-from swingml import devices
-from swingml.config import ExecutorConfig, load_config
-from swingml.devices import Device, DevicePlan, least_held, plan_devices
+from swingml.config import ExecutorConfig, devices, load_config
+from swingml.config.devices import Device, DevicePlan, least_held, plan_devices
 from swingml.errors import BadInputError
+from swingml.io.store import RunStore
 from swingml.orchestration.executor import Task
 from swingml.orchestration.local import LocalExecutor
-from swingml.store import RunStore
 
 
 def _most_at_once(spans: list[tuple[float, float]]) -> int:

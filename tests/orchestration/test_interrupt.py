@@ -22,7 +22,7 @@ RUNNER = textwrap.dedent(
     from swingml.config import ExecutorConfig
     from swingml.orchestration import Task
     from swingml.orchestration.local import LocalExecutor
-    from swingml.store import RunStore
+    from swingml.io.store import RunStore
 
     tasks = [Task(f"t{{i}}", orch_tasks.square, (i, 30.0)) for i in range(4)]
     executor = LocalExecutor(

@@ -12,9 +12,9 @@ import pytest
 
 from swingml.config import Config, ExecutorConfig
 from swingml.errors import StageFailedError
+from swingml.io.store import RunStore
 from swingml.orchestration import Task, TaskResult, check_failures, make_executor, task_key
 from swingml.orchestration.local import LocalExecutor
-from swingml.store import RunStore
 
 
 def _artifacts(result: TaskResult) -> Path:

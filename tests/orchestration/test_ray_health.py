@@ -9,9 +9,9 @@ import orch_tasks
 import pytest
 import ray
 
+from swingml.io.store import RunStore
 from swingml.orchestration.executor import Task
 from swingml.orchestration.ray_executor import RayExecutor
-from swingml.store import RunStore
 
 
 @pytest.mark.ray

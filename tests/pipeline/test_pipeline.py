@@ -9,8 +9,8 @@ from rich.console import Console
 
 from swingml.config import load_config
 from swingml.errors import BadInputError
-from swingml.pipeline import StageContext, StageOutcome, run_stage
-from swingml.store import RunStore
+from swingml.io.store import RunStore
+from swingml.workflow.pipeline import StageContext, StageOutcome, run_stage
 
 
 def _ctx(tmp_path: Path) -> StageContext:

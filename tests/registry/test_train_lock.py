@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from swingml.cli import app
+from swingml.io.store import RunStore
 from swingml.stages.train import _training_lock
-from swingml.store import RunStore
 
 
 def test_a_second_train_on_the_same_run_directory_is_refused(tmp_path: Path) -> None:

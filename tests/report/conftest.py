@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 
 from swingml.config import load_config
-from swingml.pipeline import RUN_ORDER, StageContext, run_all
-from swingml.store import RunStore, read_json, write_json_atomic
+from swingml.io.store import RunStore, read_json, write_json_atomic
+from swingml.workflow.pipeline import RUN_ORDER, StageContext, run_all
 
 PROFILE = "integration-test"
 SETS = (

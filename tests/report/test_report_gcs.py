@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from gcs_emulator import BUCKET, emulator
 
 from command_line import swingml
-from swingml.gcs_store import RemoteRunStore, working_copy
+from swingml.io.gcs import RemoteRunStore, working_copy
 
 URI = f"gs://{BUCKET}/runs/report"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from swingml import pipeline
 from swingml.config import Config, load_config
-from swingml.pipeline import StageContext
-from swingml.store import RunStore
+from swingml.io.store import RunStore
+from swingml.workflow import pipeline
+from swingml.workflow.pipeline import StageContext
 
 Make = Callable[..., StageContext]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from swingml import pipeline
-from swingml.pipeline import StageContext
-from swingml.store import read_json
+from swingml.io.store import read_json
+from swingml.workflow import pipeline
+from swingml.workflow.pipeline import StageContext
 
 Make = Callable[..., StageContext]
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from swingml import pipeline
 from swingml.errors import BadInputError
-from swingml.pipeline import StageContext
+from swingml.io.store import read_json
 from swingml.stages import select
-from swingml.store import read_json
+from swingml.workflow import pipeline
+from swingml.workflow.pipeline import StageContext
 
 Make = Callable[..., StageContext]
 

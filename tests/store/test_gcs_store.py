@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from swingml.gcs_store import (
+from swingml.io.gcs import (
     COMMITS,
     CommitMismatchError,
     RemoteRunStore,
     StageBusyError,
     md5_of,
 )
-from swingml.store import write_bytes_atomic
+from swingml.io.store import write_bytes_atomic
 
 URI = "gs://swingml-test/runs"
 
@@ -115,7 +115,7 @@ def test_claim_of_a_killed_process_is_taken_over_at_once(gcs_env: str, tmp_path:
     uri = f"{URI}/dead"
     code = (
         "import sys, os\n"
-        "from swingml.gcs_store import RemoteRunStore\n"
+        "from swingml.io.gcs import RemoteRunStore\n"
         f"s = RemoteRunStore({uri!r}, sys.argv[1])\n"
         "s.begin_stage('select')\n"
         "os._exit(0)\n"  # dies holding the claim, as a SIGKILL would leave it

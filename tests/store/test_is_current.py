@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from swingml import parted
-from swingml.loading import built_on_current_candles
-from swingml.store import RunStore, write_json_atomic
+from swingml.io import parted
+from swingml.io.store import RunStore, write_json_atomic
+from swingml.workflow.loading import built_on_current_candles
 
 
 def test_a_key_in_the_dataset_itself_and_what_lies_beside_it(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from swingml import parted
-from swingml.store import file_fingerprint
+from swingml.io import parted
+from swingml.io.store import file_fingerprint
 
 HOUR_MS = 3_600_000
 
@@ -79,7 +79,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_parted import bars
-from swingml import parted
+from swingml.io import parted
 path = Path({path!r})
 for hour in range({start}, 100000):
     parted.append(path, bars(hour, 1))
@@ -113,7 +113,7 @@ def test_a_writer_killed_at_any_moment_leaves_whole_rows_once(tmp_path: Path) ->
 
 
 def test_rundiff_compares_a_parted_table_by_its_rows_not_its_layout(tmp_path: Path) -> None:
-    from swingml.rundiff import differences, outputs
+    from swingml.io.rundiff import differences, outputs
 
     a, b = tmp_path / "a", tmp_path / "b"
     for root in (a, b):

@@ -7,7 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from swingml.store import RunStore, atomic_path, read_json, write_json_atomic, write_parquet_atomic
+from swingml.io.store import (
+    RunStore,
+    atomic_path,
+    read_json,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 
 
 def test_failed_write_leaves_previous_content_and_no_temp_files(tmp_path: Path) -> None:

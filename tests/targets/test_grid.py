@@ -9,9 +9,9 @@ import pytest
 
 from swingml.config import load_config
 from swingml.errors import BadInputError
-from swingml.loading import load_variant
-from swingml.store import RunStore
+from swingml.io.store import RunStore
 from swingml.targets.grid import Variant, main_variants, variants
+from swingml.workflow.loading import load_variant
 
 
 def test_default_grid_has_864_variants_and_36_main_variants() -> None:

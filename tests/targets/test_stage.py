@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from swingml.cli import app
 from swingml.config import load_config
 from swingml.errors import BadInputError
-from swingml.loading import load_variant
-from swingml.pipeline import StageContext, run_stage, run_through
-from swingml.store import RunStore, read_json
+from swingml.io.store import RunStore, read_json
 from swingml.targets.grid import variants
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import StageContext, run_stage, run_through
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 SETTINGS = ["executor.max_concurrent_processes=1"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swingml import devices
+from swingml.config import devices
 from swingml.training.metrics import macro_ap
 from swingml.training.model import TrainSettings, binned_dataset, fit, lgb_params
 

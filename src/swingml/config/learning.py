@@ -91,7 +91,7 @@ class TrainingConfig(Section):
 
     ``device``: where every LightGBM model of the run trains (selection, tuning, production):
     ``cpu``, ``gpu`` (LightGBM's OpenCL build, the PyPI wheel) or ``cuda`` (a CUDA build); see
-    ``swingml.devices``.
+    ``swingml.config.devices``.
     """
 
     num_rounds: int = Field(default=800, ge=10)

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from swingml.config.redact import credential_in, without_credentials
 from swingml.config.root import Config
 from swingml.errors import BadInputError
-from swingml.redact import credential_in, without_credentials
 
 _SET_ORIGIN = "--set"
 

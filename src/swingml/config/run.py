@@ -13,5 +13,5 @@ class RunConfig(Section):
     dir: str = "runs/default"
     seed: int = Field(default=42, ge=0)
     profile: str = "base"
-    # Local working copy of a gs:// run.dir (null: <system temp>/swingml-work); see gcs_store.
+    # Local working copy of a gs:// run.dir (null: <system temp>/swingml-work); see swingml.io.gcs.
     work_dir: str | None = None

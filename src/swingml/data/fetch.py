@@ -26,7 +26,7 @@ from swingml.data.http import (
 )
 from swingml.data.sources.binance_zip import checksum_path, parse_checksum, sha256_of
 from swingml.errors import BadInputError
-from swingml.store import write_bytes_atomic
+from swingml.io.store import write_bytes_atomic
 
 Status = Literal["downloaded", "present", "missing", "failed", "checksum_mismatch"]
 STATUSES: tuple[Status, ...] = ("downloaded", "present", "missing", "failed", "checksum_mismatch")

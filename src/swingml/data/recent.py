@@ -28,7 +28,7 @@ from swingml.data.load import SymbolFiles, data_dir, find_files, read_files
 from swingml.data.sources.binance_json import read_bytes
 from swingml.data.validate import validate_candles
 from swingml.errors import BadInputError
-from swingml.store import write_bytes_atomic, write_parquet_atomic
+from swingml.io.store import write_bytes_atomic, write_parquet_atomic
 
 WRITABLE = ("binance_json", "parquet")
 

@@ -17,12 +17,12 @@ from typing import Any
 import yaml
 
 from swingml.config import Config
+from swingml.config.redact import redact
 from swingml.deploy.cadence import config_cron, retrain_cron
 from swingml.deploy.profile_check import check_deploy_keys, is_gcs_uri
 from swingml.deploy.resources import Machine, machine
 from swingml.deploy.steps import LIVE_STEPS, RETRAIN_STEPS, TRAINING_STEPS, Step, topological
 from swingml.errors import BadInputError
-from swingml.redact import redact
 
 STEP_RETRIES = 2
 
@@ -99,7 +99,7 @@ def compile_pipelines(config: Config, overrides: Sequence[str], output: Path) ->
 
 
 def _scrub(path: Path) -> None:
-    """Mask any secret in a compiled pipeline file (:func:`swingml.redact.redact`): the files
+    """Mask any secret in a compiled pipeline file (:func:`swingml.config.redact.redact`): the files
     are uploaded and shared, and credentials reach the steps from their environment."""
     text = path.read_text(encoding="utf-8")
     clean = redact(text)

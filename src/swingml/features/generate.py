@@ -25,13 +25,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from swingml import parted
-from swingml.catalog import CATALOG
 from swingml.data.symbols import short_name
 from swingml.features import compute, cross_coin
 from swingml.features import timeframes as tf
 from swingml.features.plan import FEATURE_CODE_VERSION, Column, FeaturePlan, make_plan
-from swingml.store import RunStore, atomic_path, combine_fingerprints
+from swingml.io import parted
+from swingml.io.catalog import CATALOG
+from swingml.io.store import RunStore, atomic_path, combine_fingerprints
 
 BLOCK = CATALOG["features_block"]
 assert BLOCK.key is not None

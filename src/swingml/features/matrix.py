@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from swingml.errors import BadInputError
-from swingml.store import read_json
+from swingml.io.store import read_json
 
 METADATA = "metadata.json"
 

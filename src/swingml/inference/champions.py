@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
 import pandas as pd
 
 from swingml.config import TargetsConfig
@@ -23,6 +22,7 @@ from swingml.errors import BadInputError
 from swingml.registry.mlflow_registry import MlflowRegistry, features_hash, main_id_of
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
+from swingml.training.model import Booster
 
 MAIN_ID = re.compile(r"[A-Z0-9]+-w\d+-(high|low)")
 """A main variant id, ``<SYMBOL>-w<w>-<side>`` (``Variant.main_id``)."""
@@ -40,7 +40,7 @@ class Champion:
     version: str
     variant: Variant
     features: tuple[str, ...]
-    booster: lgb.Booster
+    booster: Booster
     registered: str = ""
     last_trained_event: pd.Timestamp | None = None
     """The latest event this version trained on (every earlier labelled event was a training
@@ -74,7 +74,7 @@ def check_champion(
     name: str,
     version: str,
     tags: Mapping[str, str],
-    booster: lgb.Booster,
+    booster: Booster,
     metadata: Mapping[str, Mapping[str, Any]],
     main_id: str | None = None,
     interval: str | None = None,

@@ -1,6 +1,6 @@
 """The prediction store: one append-once table per model, keyed by (model, version, time).
 
-Per registered model a parted Parquet table (``swingml.parted``): ``<model>.parquet`` plus the
+Per registered model a parted Parquet table (``swingml.io.parted``): ``<model>.parquet`` plus the
 parts live cycles append in ``<model>.parts/``; columns ``COLUMNS``. A row is written once and its
 probabilities never change: appending a row whose key is stored already adds nothing; its
 probabilities are compared with the stored ones and a difference is counted (that is how a batch
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from swingml import parted
 from swingml.errors import StageFailedError
-from swingml.store import exclusive_lock, read_json, write_json_atomic
+from swingml.io import parted
+from swingml.io.store import exclusive_lock, read_json, write_json_atomic
 
 PROBA: tuple[str, ...] = ("p_neither", "p_breakout", "p_reversal")
 """Class probabilities in class order: 0 neither, 1 breakout, 2 reversal."""

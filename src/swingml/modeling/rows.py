@@ -24,7 +24,7 @@ class VariantRows:
 class Events:
     """Every event of a variant: features, labels (-1 unknown), bars, and which split it is in.
 
-    ``swingml.loading.load_events`` reads it from a run; tuning and training tasks take it.
+    ``swingml.workflow.loading.load_events`` reads it from a run; tuning and training tasks take it.
     """
 
     X: np.ndarray

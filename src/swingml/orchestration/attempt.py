@@ -106,7 +106,7 @@ class _MemoryWatch:
     def _watch(self) -> None:
         import psutil
 
-        from swingml.store import write_json_atomic
+        from swingml.io.store import write_json_atomic
 
         me = psutil.Process()
         while not self._stop.wait(health.POLL_S):

@@ -34,6 +34,6 @@ def load_result(paths: TaskPaths) -> tuple[bool, Any]:
 
 def save_result(paths: TaskPaths, payload: bytes) -> None:
     """Store a task's pickled return value atomically (parent process only)."""
-    from swingml.store import write_bytes_atomic
+    from swingml.io.store import write_bytes_atomic
 
     write_bytes_atomic(paths.result, payload)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from swingml.config import Config
-    from swingml.store import RunStore
+    from swingml.io.store import RunStore
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def make_executor(config: Config, store: RunStore, console: Console | None = Non
     ``console`` receives the progress bar and the failure list (default: standard error). With
     ``training.device`` other than ``cpu`` the workers are given devices (``devices.py``).
     """
-    from swingml.devices import plan_devices
+    from swingml.config.devices import plan_devices
 
     section = config.executor
     if config.executor.kind == "ray":

@@ -28,14 +28,14 @@ import psutil
 from rich.console import Console
 
 from swingml.config import ExecutorConfig
-from swingml.devices import Device, DevicePlan, least_held
+from swingml.config.devices import Device, DevicePlan, least_held
 from swingml.errors import StageFailedError
+from swingml.io.store import RunStore
 from swingml.orchestration import health
 from swingml.orchestration.attempt import Outcome, tail
 from swingml.orchestration.context import thread_environment
 from swingml.orchestration.executor import Task, TaskResult
 from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
-from swingml.store import RunStore
 
 WORKER_LOG = "workers.log"
 MAX_BOOT_FAILURES = 3

@@ -31,7 +31,7 @@ from typing import Any
 from rich.console import Console
 
 from swingml.config import ExecutorConfig
-from swingml.devices import (
+from swingml.config.devices import (
     Device,
     DevicePlan,
     opencl_devices,
@@ -39,12 +39,12 @@ from swingml.devices import (
     plan_devices,
 )
 from swingml.errors import StageFailedError
+from swingml.io.store import RunStore, read_json, write_bytes_atomic
 from swingml.orchestration import health
 from swingml.orchestration.attempt import Outcome, execute, tail
 from swingml.orchestration.context import thread_environment
 from swingml.orchestration.executor import Task, TaskResult
 from swingml.orchestration.scheduler import Attempt, ResultCallback, drive
-from swingml.store import RunStore, read_json, write_bytes_atomic
 
 CANCEL_WAIT_S = 5.0
 

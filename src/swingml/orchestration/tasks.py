@@ -26,7 +26,7 @@ def _part_bytes(index: int, part: Any) -> bytes:
     if isinstance(part, PurePath):
         raise TypeError(
             f"task_key part {index} is a path ({part}); pass its content fingerprint "
-            "(swingml.store.file_fingerprint) so the key follows the data, not the location"
+            "(swingml.io.store.file_fingerprint) so the key follows the data, not the location"
         )
     if callable(getattr(part, "model_dump", None)):  # a pydantic model, e.g. a config section
         part = part.model_dump(mode="json")

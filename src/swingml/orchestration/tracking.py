@@ -73,7 +73,7 @@ def tasks_frame(results: Sequence[TaskResult]) -> pd.DataFrame:
 
 def write_tasks_table(path: Path, results: Sequence[TaskResult]) -> None:
     """Write the tasks table to ``path`` atomically (parent process only)."""
-    from swingml.store import write_parquet_atomic
+    from swingml.io.store import write_parquet_atomic
 
     write_parquet_atomic(path, tasks_frame(results))
 

@@ -24,8 +24,8 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from swingml.config.redact import RedactingFilter
 from swingml.orchestration.attempt import execute
-from swingml.redact import RedactingFilter
 
 _PR_SET_PDEATHSIG = 1
 

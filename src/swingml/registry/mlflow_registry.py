@@ -44,9 +44,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 import swingml
-from swingml import catalog
+from swingml.config.redact import redact
 from swingml.errors import BadInputError, SwingmlError
-from swingml.redact import redact
+from swingml.io import catalog
 
 CHAMPION = "champion"
 PRIMARY_METRIC = "holdout_macro_ap"

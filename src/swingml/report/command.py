@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 from swingml.errors import BadInputError
+from swingml.io.store import MANIFEST, SUMMARY, RunStore, frame_to_arrow, write_bytes_atomic
 from swingml.report import html, page
 from swingml.report.gather import gather
 from swingml.report.summary import print_summary
-from swingml.store import MANIFEST, SUMMARY, RunStore, frame_to_arrow, write_bytes_atomic
 
 FORMATS = ("html", "json")
 DEFAULT_OUTPUT = ("report", "report.html")

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 
-from swingml import parted
+from swingml.config.redact import redact_value
 from swingml.errors import BadInputError
 from swingml.inference.store import PROBA, PredictionStore
-from swingml.redact import redact_value
-from swingml.splits import holdout_cutoff, span_of
-from swingml.store import MANIFEST, SUMMARY, RunStore, read_json
+from swingml.io import parted
+from swingml.io.store import MANIFEST, SUMMARY, RunStore, read_json
+from swingml.modeling.splits import holdout_cutoff, span_of
 
 
 @dataclass

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from swingml.config import SelectionConfig
-from swingml.devices import with_device
+from swingml.config.devices import with_device
 
 _MIN_SHARE = 0.25
 """A code holds at least this fraction of a fair share (rows / codes); rarer codes are merged."""

@@ -19,7 +19,6 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from swingml import parted
 from swingml.config.data import DataConfig
 from swingml.data.fetch import STATUSES, FetchResult, fetch_all, iter_status, plan
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
@@ -30,8 +29,9 @@ from swingml.data.recent import plan_update, write_update
 from swingml.data.synthetic import generate
 from swingml.data.validate import validate_candles
 from swingml.errors import BadInputError, StageFailedError
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import combine_fingerprints, file_fingerprint
+from swingml.io import parted
+from swingml.io.store import combine_fingerprints, file_fingerprint
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 SYNTHETIC_VERSION = 1
 """Bump when the synthetic generator changes: stored synthetic candles are then regenerated."""

@@ -16,17 +16,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from swingml import parted
 from swingml.data.symbols import short_name
 from swingml.errors import BadInputError
 from swingml.features import generate
 from swingml.features.matrix import METADATA
 from swingml.features.plan import FEATURE_CODE_VERSION, make_plan, plan_spec
-from swingml.loading import candles_file
+from swingml.io import parted
+from swingml.io.store import RunStore, combine_fingerprints, write_json_atomic
 from swingml.orchestration.executor import Task, make_executor
 from swingml.orchestration.failures import check_failures
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import RunStore, combine_fingerprints, write_json_atomic
+from swingml.workflow.loading import candles_file
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 REQUIRED = ("timestamp", "open", "high", "low", "close", "volume")
 

@@ -6,9 +6,9 @@ import time
 
 from swingml.features.matrix import read_metadata
 from swingml.inference.champions import ChampionCache
-from swingml.monitoring_service import figures_of, holdout_ap, operational_figures, publish
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.serving import open_registry
+from swingml.workflow.monitoring_service import figures_of, holdout_ap, operational_figures, publish
+from swingml.workflow.pipeline import StageContext, StageOutcome
+from swingml.workflow.serving import open_registry
 
 
 def run(ctx: StageContext) -> StageOutcome:

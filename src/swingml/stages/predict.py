@@ -16,9 +16,9 @@ from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
 from swingml.inference.batch import predict_events, rows_at
 from swingml.inference.champions import Champion, load_champions
-from swingml.loading import load_variant
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.serving import Serving, refresh_derived, take_new_history
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import StageContext, StageOutcome
+from swingml.workflow.serving import Serving, refresh_derived, take_new_history
 
 
 def _champions(ctx: StageContext, serving: Serving) -> tuple[list[Champion], list[str]]:

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from swingml import parted
 from swingml.config import Config, DataConfig
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
@@ -38,12 +37,13 @@ from swingml.inference.follow import follow_loop, retrain_due
 from swingml.inference.live import Pending, new_events_many, pending
 from swingml.inference.live_features import ColumnPlan, compute_at, resolve_columns
 from swingml.inference.store import AppendReport, PredictionStore
-from swingml.loading import candles_file
-from swingml.monitoring_service import References, observe_cycle
-from swingml.pipeline import StageContext, StageOutcome, run_stage, stage_fn
+from swingml.io import parted
+from swingml.io.store import RunStore
 from swingml.registry.mlflow_registry import MlflowRegistry
-from swingml.serving import Serving
-from swingml.store import RunStore
+from swingml.workflow.loading import candles_file
+from swingml.workflow.monitoring_service import References, observe_cycle
+from swingml.workflow.pipeline import StageContext, StageOutcome, run_stage, stage_fn
+from swingml.workflow.serving import Serving
 
 STAGE = "predict_live"
 Signature = tuple[int, tuple[str, ...]]

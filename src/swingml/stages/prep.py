@@ -20,10 +20,10 @@ import pandas as pd
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import METADATA, feature_names, load_matrix, symbol_timestamps
-from swingml.loading import Development, development, features_fingerprint
-from swingml.pipeline import StageContext, StageOutcome
+from swingml.io.store import combine_fingerprints, read_json, write_json_atomic
 from swingml.prep.pipeline import Block, PrepResult, development_rows, run_filters
-from swingml.store import combine_fingerprints, read_json, write_json_atomic
+from swingml.workflow.loading import Development, development, features_fingerprint
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 PREP_VERSION = "prep-1"
 """Part of the input key: bump it when the filters change meaning for the same inputs."""

@@ -13,9 +13,9 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import AliasMove, VersionSummary
-from swingml.serving import open_registry
+from swingml.workflow.pipeline import StageContext, StageOutcome
+from swingml.workflow.serving import open_registry
 
 
 def _fmt(value: float | None) -> str:

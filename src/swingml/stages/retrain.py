@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 
 from swingml.errors import BadInputError
-from swingml.loading import load_events, load_inputs, read_best_params
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
-from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import CHAMPION, DATA_TAGS, ModelCard, model_name
-from swingml.serving import open_registry, refresh_derived, take_new_history
 from swingml.targets.grid import Variant
 from swingml.training.gate import GateDecision, decide, gate_rows
 from swingml.training.model import booster_from_text, predict
 from swingml.training.production import TrainPlan, production_plan, refit_all
 from swingml.tuning.stages import spec
+from swingml.workflow.loading import load_events, load_inputs, read_best_params
+from swingml.workflow.pipeline import StageContext, StageOutcome
+from swingml.workflow.serving import open_registry, refresh_derived, take_new_history
 
 TASK_VERSION = "retrain-1"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""

@@ -28,20 +28,7 @@ import pandas as pd
 from swingml.config import Config, SelectionConfig
 from swingml.errors import BadInputError, StageFailedError
 from swingml.features.matrix import load_matrix, read_metadata
-from swingml.loading import Development, development, features_fingerprint, load_variant, read_kept
-from swingml.orchestration import check_failures, task_key, worker_threads
-from swingml.orchestration.executor import Task, make_executor
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.selection import screening
-from swingml.selection.aggregate import (
-    aggregate,
-    family_mix,
-    overlap,
-    ranking_table,
-    source_mix,
-)
-from swingml.splits import development_mask
-from swingml.store import (
+from swingml.io.store import (
     RunStore,
     atomic_path,
     combine_fingerprints,
@@ -50,8 +37,27 @@ from swingml.store import (
     write_json_atomic,
     write_parquet_atomic,
 )
+from swingml.modeling.splits import development_mask
+from swingml.orchestration import check_failures, task_key, worker_threads
+from swingml.orchestration.executor import Task, make_executor
+from swingml.selection import screening
+from swingml.selection.aggregate import (
+    aggregate,
+    family_mix,
+    overlap,
+    ranking_table,
+    source_mix,
+)
 from swingml.targets.grid import Variant, variants
 from swingml.targets.guard import guard_inputs
+from swingml.workflow.loading import (
+    Development,
+    development,
+    features_fingerprint,
+    load_variant,
+    read_kept,
+)
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 SELECT_VERSION = "select-2"
 """Part of every key here: bump it when screening changes meaning for the same inputs."""

@@ -21,22 +21,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.errors import Pandas4Warning
 
-from swingml import parted
 from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError
-from swingml.loading import candles_file
-from swingml.orchestration.executor import Task, make_executor
-from swingml.orchestration.failures import check_failures
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import (
+from swingml.io import parted
+from swingml.io.store import (
     RunStore,
     atomic_path,
     file_fingerprint,
     write_json_atomic,
     write_parquet_atomic,
 )
+from swingml.orchestration.executor import Task, make_executor
+from swingml.orchestration.failures import check_failures
 from swingml.targets.grid import variants
 from swingml.targets.table import SUMMARY_COLUMNS, build_symbol_targets
+from swingml.workflow.loading import candles_file
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 FORMAT_VERSION = 1
 """Bump when the table layout or the event/label rules change: stored targets are then rebuilt."""

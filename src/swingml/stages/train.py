@@ -19,26 +19,25 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from swingml.config import Config
 from swingml.errors import StageFailedError
 from swingml.inference.store import PROBA
-from swingml.loading import Inputs, load_events, load_inputs, read_best_params
+from swingml.io.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
-from swingml.pipeline import StageContext, StageOutcome
 from swingml.registry.mlflow_registry import ModelCard, model_name
-from swingml.serving import open_registry
-from swingml.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant
-from swingml.training.model import predict
+from swingml.training.model import booster_from_text, predict
 from swingml.training.production import TrainPlan, production_plan, refit_all, train_and_score
 from swingml.tuning.stages import spec
 from swingml.tuning.tasks import TASK_VERSION
+from swingml.workflow.loading import Inputs, load_events, load_inputs, read_best_params
+from swingml.workflow.pipeline import StageContext, StageOutcome
+from swingml.workflow.serving import open_registry
 
 EXAMPLE_ROWS = 3
 BULKY: tuple[str, ...] = ("model", "served_model", "example", "holdout_timestamps")
@@ -118,7 +117,7 @@ def _card(
         saw["trained_last_event"] = item["served_last_event"]
     return ModelCard(
         name=model_name(str(item["main_id"]), config.data.interval, config.registry.model_prefix),
-        booster=lgb.Booster(model_str=text),
+        booster=booster_from_text(text),
         variant_id=str(item["variant_id"]),
         params=json.loads(str(item["params"])),
         features=inputs.features,

@@ -21,18 +21,18 @@ import pandas as pd
 
 from swingml.config import Config
 from swingml.errors import BadInputError
-from swingml.loading import Inputs, event_counts, load_events, load_inputs
+from swingml.io.store import RunStore, write_json_atomic, write_parquet_atomic
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, TaskResult, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
-from swingml.pipeline import StageContext, StageOutcome
-from swingml.store import RunStore, write_json_atomic, write_parquet_atomic
 from swingml.targets.grid import Variant, main_variants, variants
 from swingml.tuning import budget, policy, records, tasks
 from swingml.tuning.budget import Grant, StageReport
 from swingml.tuning.driver import StudyPlan, StudyResult
 from swingml.tuning.stages import STAGES, StageSpec, best_per_main, shares, spec
 from swingml.tuning.tasks import TASK_VERSION
+from swingml.workflow.loading import Inputs, event_counts, load_events, load_inputs
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 STARTUP_S = 4.0
 """Wall time a stage loses to starting its workers, kept out of the studies' time limits."""

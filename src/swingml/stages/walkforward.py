@@ -16,15 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from swingml import parted
 from swingml.config import Config
-from swingml.loading import load_events, load_inputs, read_best_params
+from swingml.io import parted
+from swingml.io.store import RunStore, write_parquet_atomic
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task, check_failures, make_executor
 from swingml.orchestration.tasks import task_key
-from swingml.pipeline import StageContext, StageOutcome
 from swingml.report.skill import lift_interval
-from swingml.store import RunStore, write_parquet_atomic
 from swingml.targets.grid import Variant
 from swingml.training.production import TrainPlan, production_plan
 from swingml.training.trades import by_predicted_class, confident, forward_moves
@@ -37,6 +35,8 @@ from swingml.training.walkforward import (
     when,
 )
 from swingml.tuning.stages import spec
+from swingml.workflow.loading import load_events, load_inputs, read_best_params
+from swingml.workflow.pipeline import StageContext, StageOutcome
 
 TASK_VERSION = "walkforward-3"
 """Part of every task key here: bump it when a task's output changes meaning for the same inputs."""

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import lightgbm as lgb
 import numpy as np
 
-from swingml.devices import with_device
+from swingml.config.devices import with_device
 from swingml.modeling.space import ParamValue, resolve
 from swingml.training.metrics import NUM_CLASSES
+
+Booster: TypeAlias = lgb.Booster
+"""A trained model, named so for the packages that hold one without importing LightGBM."""
+BinnedDataset: TypeAlias = lgb.Dataset
+"""Rows binned once (``binned_dataset``), named so for the packages that train on subsets."""
 
 FIXED_PARAMS: dict[str, Any] = {
     "objective": "multiclass",

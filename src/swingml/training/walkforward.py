@@ -22,7 +22,7 @@ import pandas as pd
 
 from swingml.modeling.rows import Events, VariantRows
 from swingml.modeling.space import ParamValue
-from swingml.splits import development_mask
+from swingml.modeling.splits import development_mask
 from swingml.training.metrics import macro_ap, random_macro_ap
 from swingml.training.model import predict
 from swingml.training.production import TrainPlan, fit_production, refit_all

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import lightgbm as lgb
 import numpy as np
 import optuna
 
 from swingml.modeling.cv import Fold
 from swingml.modeling.space import ParamValue, Space, suggest
 from swingml.training.metrics import macro_ap, prior_macro_ap
-from swingml.training.model import TrainSettings, fit
+from swingml.training.model import BinnedDataset, TrainSettings, fit
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class FoldScores:
 
 
 def evaluate(
-    full: lgb.Dataset,
+    full: BinnedDataset,
     labels: np.ndarray,
     folds: Sequence[Fold],
     params: dict[str, ParamValue],
@@ -68,7 +67,7 @@ def evaluate(
 
 
 def make_objective(
-    full: lgb.Dataset,
+    full: BinnedDataset,
     labels: np.ndarray,
     folds: Sequence[Fold],
     space: Space,

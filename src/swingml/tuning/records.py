@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from swingml.store import RunStore, read_json, write_json_atomic
+from swingml.io.store import RunStore, read_json, write_json_atomic
 
 
 def read_ledger(store: RunStore) -> dict[str, Any]:

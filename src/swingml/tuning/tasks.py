@@ -1,10 +1,10 @@
 """The tuning tasks workers run, and the tables their results become.
 
-Tasks take a row loader (the stage passes ``swingml.loading.load_events``: tuning never imports
-the workflow layer), paths and small plans, load their own rows through it and return small
-results: ``screen_task`` screens the variants of one main variant with default parameters
-(the stage that tunes ``variants``), ``study_task`` runs one study of one model (every other
-stage). The parent turns the results into the stage's tables with the helpers below.
+Tasks take a row loader (the stage passes ``swingml.workflow.loading.load_events``: tuning
+never imports the workflow layer), paths and small plans, load their own rows through it and
+return small results: ``screen_task`` screens the variants of one main variant with default
+parameters (the stage that tunes ``variants``), ``study_task`` runs one study of one model (every
+other stage). The parent turns the results into the stage's tables with the helpers below.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ STUDY_COLUMNS = (
 
 EventLoader = Callable[[str, Variant, tuple[str, ...], pd.Timestamp, int], Events]
 """``(run root, variant, features, hold-out cutoff, horizon) -> Events``: how a task reads a
-variant's rows (``swingml.loading.load_events``)."""
+variant's rows (``swingml.workflow.loading.load_events``)."""
 
 
 def train_settings(config: Config, stage: StageSpec) -> TrainSettings:

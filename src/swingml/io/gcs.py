@@ -42,7 +42,7 @@ from typing import Any
 import psutil
 
 from swingml.errors import BadInputError, SwingmlError
-from swingml.store import SUMMARY, RunStore, atomic_path, read_json, write_json_atomic
+from swingml.io.store import SUMMARY, RunStore, atomic_path, read_json, write_json_atomic
 
 COMMITS = "_commits"
 LEASES = "_leases"

@@ -12,7 +12,6 @@ import pandas as pd
 from rich import box
 from rich.table import Table
 
-from swingml import parted
 from swingml.config import Config
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import to_arrow
@@ -20,10 +19,11 @@ from swingml.data.load import load_symbol
 from swingml.errors import BadInputError
 from swingml.inference.champions import Champion
 from swingml.inference.store import AppendReport, PredictionStore
-from swingml.loading import built_on_current_candles, candles_file
-from swingml.pipeline import StageContext, run_stage
+from swingml.io import parted
+from swingml.io.store import RunStore
 from swingml.registry.mlflow_registry import MlflowRegistry
-from swingml.store import RunStore
+from swingml.workflow.loading import built_on_current_candles, candles_file
+from swingml.workflow.pipeline import StageContext, run_stage
 
 PREDICTIONS = "predictions"
 

@@ -26,20 +26,20 @@ import pandas as pd
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
 from prometheus_client.exposition import basic_auth_handler, default_handler
 
-from swingml import parted
 from swingml.config import Config
 from swingml.features.matrix import load_matrix, symbol_timestamps
 from swingml.inference.champions import Champion, ChampionCache
 from swingml.inference.live import variant_events
 from swingml.inference.store import PROBA, PredictionStore, stamps_ms
-from swingml.loading import load_variant
+from swingml.io import parted
+from swingml.io.store import RunStore, read_json, write_json_atomic, write_parquet_atomic
+from swingml.modeling.splits import holdout_cutoff
 from swingml.monitoring.assess import RANK, ModelFigures, assess
 from swingml.monitoring.drift import ColumnReference
 from swingml.monitoring.reference import build_reference, read_reference
-from swingml.pipeline import StageContext
-from swingml.splits import holdout_cutoff
-from swingml.store import RunStore, read_json, write_json_atomic, write_parquet_atomic
 from swingml.training.model import predict
+from swingml.workflow.loading import load_variant
+from swingml.workflow.pipeline import StageContext
 
 MONITORING = "monitoring"
 

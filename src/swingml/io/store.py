@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from swingml import catalog
-from swingml.redact import redact_value
+from swingml.config.redact import redact_value
+from swingml.io import catalog
 
 SUMMARY = catalog.relative("summary")
 MANIFEST = catalog.relative("manifest")
@@ -72,8 +72,8 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
 
 def write_json_atomic(target: Path, payload: Any) -> None:
     """Write ``payload`` as indented, key-sorted JSON, atomically, with every secret in it
-    masked (:func:`swingml.redact.redact_value`): ``manifest.json``, ``summary.json`` and every
-    other JSON file of a run go through here."""
+    masked (:func:`swingml.config.redact.redact_value`): ``manifest.json``, ``summary.json``
+    and every other JSON file of a run go through here."""
     text = json.dumps(redact_value(payload), indent=2, sort_keys=True, default=str) + "\n"
     write_bytes_atomic(target, text.encode("utf-8"))
 
@@ -145,12 +145,12 @@ class RunStore:
         return folder
 
     def dataset(self, name: str, **keys: object) -> Path:
-        """The path of a dataset of the run catalog (``swingml.catalog``), e.g. ``("model",
+        """The path of a dataset of the run catalog (``swingml.io.catalog``), e.g. ``("model",
         main_id=...)``; not created."""
         return self.root / catalog.relative(name, **keys)
 
     def folder(self, name: str, **keys: object) -> Path:
-        """A folder one component owns whole (``swingml.catalog.FOLDERS``); not created."""
+        """A folder one component owns whole (``swingml.io.catalog.FOLDERS``); not created."""
         return self.root / catalog.folder(name, **keys)
 
     def recorded(self, record: catalog.Record, owner: str, **keys: object) -> Any:
@@ -200,7 +200,7 @@ class RunStore:
         return self.dataset("targets", symbol=symbol)
 
     def begin_stage(self, name: str) -> None:
-        """Called as a stage starts; a local run directory needs nothing (see ``gcs_store``)."""
+        """Called as a stage starts; a local run directory needs nothing (see ``swingml.io.gcs``)."""
 
     def read_summary(self) -> dict[str, Any]:
         """The current ``summary.json`` (an empty skeleton if none exists yet)."""

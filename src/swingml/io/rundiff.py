@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from swingml import catalog, parted
+from swingml.io import catalog, parted
 
 VOLATILE_COLUMNS = frozenset({"wall_s", "spent_s", "cpu_s", "peak_rss_mb"})
 """Columns that measure time or memory: they differ between any two runs."""
@@ -22,7 +22,7 @@ DECISIONS = tuple(catalog.relative(n) for n in ("final_features", "best_params",
 
 def outputs(root: Path) -> list[str]:
     """The Parquet outputs of a run, as paths relative to its root, sorted; a table stored in
-    parts (``swingml.parted``) counts once, by its base path, whatever its layout."""
+    parts (``swingml.io.parted``) counts once, by its base path, whatever its layout."""
     found = {_table(p).relative_to(root).as_posix() for p in root.rglob("*.parquet")}
     return sorted(p for p in found if p.split("/", 1)[0] not in BOOKKEEPING)
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from swingml.store import atomic_path, combine_fingerprints, file_fingerprint
+from swingml.io.store import atomic_path, combine_fingerprints, file_fingerprint
 
 THROUGH_KEY = b"swingml.parts_through"
 """Footer key of a base file: the last append sequence number whose rows it holds."""

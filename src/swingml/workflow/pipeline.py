@@ -18,7 +18,7 @@ from rich.console import Console
 
 from swingml.config import Config
 from swingml.errors import BadInputError
-from swingml.store import RunStore
+from swingml.io.store import RunStore
 
 
 @dataclass(frozen=True)

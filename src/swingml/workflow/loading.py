@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from swingml import catalog, parted
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
+from swingml.io import catalog, parted
+from swingml.io.store import RunStore, combine_fingerprints, file_fingerprint, read_json
 from swingml.modeling.rows import Events
-from swingml.splits import development_mask, holdout_cutoff, span_of
-from swingml.store import RunStore, combine_fingerprints, file_fingerprint, read_json
+from swingml.modeling.splits import development_mask, holdout_cutoff, span_of
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
 
