@@ -10,8 +10,10 @@ config match that file reuses the store without recomputing anything.
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,12 @@ from swingml.io.store import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from swingml.orchestration.executor import Task, make_executor
-from swingml.orchestration.failures import check_failures
+from swingml.orchestration import Task, TaskResult
 from swingml.targets.grid import variants
 from swingml.targets.table import SUMMARY_COLUMNS, build_symbol_targets
 from swingml.workflow.loading import candles_file
-from swingml.workflow.pipeline import StageContext, StageOutcome
+from swingml.workflow.pipeline import StageContext
+from swingml.workflow.runner import Plan, Stage
 
 FORMAT_VERSION = 1
 """Bump when the table layout or the event/label rules change: stored targets are then rebuilt."""
@@ -48,24 +50,39 @@ MAX_LISTED = 50
 """At most this many zero-event variant ids are listed in ``summary.json`` (all are counted)."""
 
 
-def run(ctx: StageContext) -> StageOutcome:
-    """Build (or reuse) the target store of every symbol and report the grid and class balance."""
+@dataclass(frozen=True)
+class _Planned:
+    wanted: dict[str, Any]
+    tasks: list[Task]
+
+
+def _key(ctx: StageContext) -> str:
+    """The candles' fingerprints (after checking them), the config hash and the format."""
     config, store = ctx.config, ctx.store
-    symbols = list(config.data.symbols)
-    candle_prints = {symbol: _checked_candles(store, symbol) for symbol in symbols}
-    config_hash = config.slice_hash("targets", "grid")
-    meta_path = store.dataset("targets_meta")
-    wanted = {"version": FORMAT_VERSION, "config_hash": config_hash, "candles": candle_prints}
+    prints = {symbol: _checked_candles(store, symbol) for symbol in config.data.symbols}
+    wanted = {
+        "version": FORMAT_VERSION,
+        "config_hash": config.slice_hash("targets", "grid"),
+        "candles": prints,
+    }
+    return json.dumps(wanted, sort_keys=True)
 
-    if _reusable(store, wanted, symbols):
-        ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
-        summary = pd.read_parquet(store.dataset("targets_summary"))
-        return StageOutcome(tasks=0, failed_tasks=0, details=_details(config, summary, True))
 
-    meta_path.unlink(missing_ok=True)
+def _reuse(ctx: StageContext, key: str) -> dict[str, Any] | None:
+    if not _reusable(ctx.store, json.loads(key), ctx.config.data.symbols):
+        return None
+    ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
+    summary = pd.read_parquet(ctx.store.dataset("targets_summary"))
+    return _details(ctx.config, summary, True)
+
+
+def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
+    config, store = ctx.config, ctx.store
+    wanted = json.loads(str(key))
+    store.dataset("targets_meta").unlink(missing_ok=True)
     tasks = [
         Task(
-            key=_task_key(symbol, candle_prints[symbol], config_hash),
+            key=_task_key(symbol, wanted["candles"][symbol], wanted["config_hash"]),
             fn=build_symbol_file,
             args=(
                 str(store.candles_path(symbol)),
@@ -76,14 +93,17 @@ def run(ctx: StageContext) -> StageOutcome:
             ),
             label=f"targets/{symbol}",
         )
-        for symbol in symbols
+        for symbol in config.data.symbols
     ]
-    results = make_executor(config, store).run("targets", tasks)
-    check_failures(results, config, "targets", whole=True)
+    return Plan(_Planned(wanted, tasks), tasks)
 
+
+def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> dict[str, Any]:
+    """Write the summary table, then ``_meta.json`` (last: it marks the store complete)."""
+    store = ctx.store
     target_prints: dict[str, str] = {}
     frames: list[pd.DataFrame] = []
-    for task, result in zip(tasks, results, strict=True):
+    for task, result in zip(planned.tasks, results, strict=True):
         value: dict[str, Any] = result.value
         path = Path(task.args[1])
         if not path.is_file() or file_fingerprint(path) != value["fingerprint"]:
@@ -96,9 +116,12 @@ def run(ctx: StageContext) -> StageOutcome:
         )
     summary = pd.concat(frames, ignore_index=True)
     write_parquet_atomic(store.dataset("targets_summary"), summary)
-    write_json_atomic(meta_path, {**wanted, "targets": target_prints})
-    details = _details(config, summary, False)
-    return StageOutcome(tasks=len(tasks), failed_tasks=0, details=details)
+    write_json_atomic(store.dataset("targets_meta"), {**planned.wanted, "targets": target_prints})
+    return _details(ctx.config, summary, False)
+
+
+STAGE = Stage("targets", plan=_plan, finish=_finish, key=_key, reuse=_reuse, whole=True)
+"""Build (or reuse) the target store of every symbol and report the grid and class balance."""
 
 
 def build_symbol_file(

@@ -45,7 +45,7 @@ StageFn = Callable[[StageContext], StageOutcome]
 STAGES: dict[str, str] = {
     "data": "swingml.stages.data:prepare",
     "features": "swingml.stages.features:run",
-    "targets": "swingml.stages.targets:run",
+    "targets": "swingml.stages.targets:STAGE",
     "prep": "swingml.stages.prep:run",
     "select": "swingml.stages.select:run",
     "tune": "swingml.stages.tune:run",
