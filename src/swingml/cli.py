@@ -25,7 +25,7 @@ from swingml.config import Config, load_config
 from swingml.config.redact import redact, redacted_output
 from swingml.deploy.profile_check import check_profile
 from swingml.errors import BadInputError, SwingmlError
-from swingml.io.gcs import is_gcs, open_store
+from swingml.io.gcs import RemoteRunStore, is_gcs, open_store
 from swingml.io.store import RunStore
 from swingml.tuning.stages import STAGES as TUNING_STAGES
 from swingml.workflow import pipeline
@@ -150,13 +150,15 @@ def command(
 
 
 def _recorded_config(run_dir: str | None) -> tuple[str, dict[str, Any]] | None:
-    """The config an existing local run was built with (``manifest.json``), if any.
-
-    A ``gs://`` run's manifest is read once its working copy is pulled, not here.
-    """
-    if run_dir is None or is_gcs(run_dir):
+    """The config an existing run was built with (its ``manifest.json``), if any: read from
+    the run directory, or for a ``gs://`` run from its committed manifest."""
+    if run_dir is None:
         return None
-    manifest = RunStore(run_dir).read_manifest()
+    if is_gcs(run_dir):
+        manifest = RemoteRunStore(run_dir).read_committed("manifest.json") or {}
+        manifest.get("config", {}).get("run", {}).pop("work_dir", None)  # this machine's own
+    else:
+        manifest = RunStore(run_dir).read_manifest()
     if not isinstance(manifest.get("config"), dict):
         return None
     return (f"{run_dir}/manifest.json (the run's recorded config)", manifest["config"])

@@ -73,6 +73,14 @@ def test_gs_run_killed_then_rerun_equals_local_run(tmp_path: Path, law_run: Path
 
             reader = RemoteRunStore(URI, str(tmp_path / "reader"))
             reader.pull()
+            listed, monitored = (
+                subprocess.run(
+                    [sys.executable, "-m", "swingml.cli", *command, "--run-dir", URI,
+                     "--set", f"run.work_dir={tmp_path / 'machine-c'}"],
+                    env=env, capture_output=True, text=True, timeout=600,
+                )
+                for command in (["registry", "list"], ["monitor"])
+            )  # fmt: skip
         finally:
             del os.environ["STORAGE_EMULATOR_HOST"]
 
@@ -80,3 +88,9 @@ def test_gs_run_killed_then_rerun_equals_local_run(tmp_path: Path, law_run: Path
     assert all(entry["status"] == "done" for entry in summary["stages"].values()), summary
     assert "training/holdout.parquet" in outputs(reader.root)  # the champions' metrics
     assert differences(local, reader.root) == []
+    # read and monitor from a third machine, from the run's recorded config (no --profile)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    champions = json.loads((reader.root / "tuning" / "best_params.json").read_text())
+    assert all(main_id in listed.stdout for main_id in champions), listed.stdout[-2000:]
+    assert monitored.returncode in (0, 1), monitored.stderr[-3000:]  # 1: an alert is raised
+    assert "monitor: status" in monitored.stdout + monitored.stderr

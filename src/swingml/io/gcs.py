@@ -185,6 +185,10 @@ class RemoteRunStore(RunStore):
                 files[rel] = {**entry, "stage": marker["stage"]}
         return files
 
+    def read_committed(self, rel: str) -> Any:
+        """The committed JSON file ``rel`` (for example ``manifest.json``), None if none is."""
+        return self._read_object(rel) if rel in self.committed() else None
+
     def pull(self) -> int:
         """Bring the working copy up to the committed state; returns how many files came down."""
         self.root.mkdir(parents=True, exist_ok=True)
