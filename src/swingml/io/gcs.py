@@ -42,6 +42,7 @@ from typing import Any
 import psutil
 
 from swingml.errors import BadInputError, SwingmlError
+from swingml.io.backend import RunBackend
 from swingml.io.store import SUMMARY, RunStore, atomic_path, read_json, write_json_atomic
 
 COMMITS = "_commits"
@@ -413,3 +414,8 @@ def open_store(run_dir: str, work_dir: str | None = None) -> RunStore:
     store = RemoteRunStore(run_dir, work_dir)
     store.pull()
     return store
+
+
+def _backends_keep_the_protocol(local: RunStore, remote: RemoteRunStore) -> list[RunBackend]:
+    """Checked by mypy: both backends implement ``RunBackend``."""
+    return [local, remote]

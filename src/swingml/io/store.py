@@ -129,7 +129,8 @@ def combine_fingerprints(parts: Mapping[str, str]) -> str:
 
 
 class RunStore:
-    """Paths and atomic IO for one run directory (SPEC §11)."""
+    """A run directory on local disk: paths from the catalog, atomic IO, ``summary.json`` and
+    ``manifest.json`` (SPEC §11); the local backend of ``swingml.io.backend.RunBackend``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -199,8 +200,12 @@ class RunStore:
         """The long-form target table of one symbol."""
         return self.dataset("targets", symbol=symbol)
 
+    def pull(self) -> int:
+        """A local run directory is its own committed state: nothing comes down."""
+        return 0
+
     def begin_stage(self, name: str) -> None:
-        """Called as a stage starts; a local run directory needs nothing (see ``swingml.io.gcs``)."""
+        """Called as a stage starts; a local run directory needs no lease (see ``io.gcs``)."""
 
     def read_summary(self) -> dict[str, Any]:
         """The current ``summary.json`` (an empty skeleton if none exists yet)."""
