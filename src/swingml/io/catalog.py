@@ -158,8 +158,14 @@ _DATASETS = (
 CATALOG: dict[str, Dataset] = {d.name: d for d in _DATASETS}
 """Every dataset of a run by name."""
 
-FOLDERS: dict[str, str] = {"features": "features", "predictions": "predictions"}
-"""Folders a component owns whole: the feature store, the prediction store."""
+FOLDERS: dict[str, str] = {
+    "features": "features",
+    "predictions": "predictions",
+    "monitoring": "monitoring",
+    "tasks": "tasks",
+}
+"""Folders a component owns whole: the feature store, the prediction store, the monitoring
+service's files, and the executor's task folders (``tasks/<stage>/<key>/``)."""
 
 
 def relative(name: str, **keys: object) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from swingml.io import catalog
+
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -109,7 +111,7 @@ class TaskPaths:
 
 def stage_dir(root: Path, stage: str) -> Path:
     """``tasks/<stage>`` under the run directory ``root``."""
-    return root / "tasks" / check_stage_name(stage)
+    return root / catalog.folder("tasks") / check_stage_name(stage)
 
 
 def task_paths(root: Path, stage: str, key: str) -> TaskPaths:

@@ -79,7 +79,7 @@ def _parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame | Non
 
 def _tasks(store: RunStore) -> pd.DataFrame | None:
     frames = []
-    for path in sorted(store.path("tasks").glob("*/tasks.parquet")):
+    for path in sorted(store.folder("tasks").glob("*/tasks.parquet")):
         frame = pd.read_parquet(
             path, columns=["label", "ok", "exit_status", "reused", "wall_s", "peak_rss_mb", "error"]
         )
