@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from swingml.config import PrepConfig
-from swingml.prep.pipeline import Block, development_rows, fit_frame, run_filters
+from swingml.prep.pipeline import Block, development_rows, fit_frame, run_filters, union_bars
 
 CUTOFF = pd.Timestamp("2024-01-01 00:00", tz="UTC")
 
@@ -99,3 +99,11 @@ def test_mismatched_blocks_are_refused() -> None:
         run_filters(
             [Block(["a"], np.zeros((5, 1))), Block(["b"], np.zeros((6, 1)))], PrepConfig(), 2
         )
+
+
+def test_union_bars_merges_every_symbols_bars_sorted_in_utc() -> None:
+    a = pd.date_range("2024-01-01", periods=3, freq="1h", tz="UTC")
+    b = pd.date_range("2024-01-01 01:00", periods=3, freq="1h", tz="UTC")
+    union = union_bars({"A": a, "B": b})
+    assert list(union) == list(pd.date_range("2024-01-01", periods=4, freq="1h", tz="UTC"))
+    assert str(union.tz) == "UTC"

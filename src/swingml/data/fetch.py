@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from swingml.config.data import DataConfig
 from swingml.data.http import (
@@ -25,7 +25,7 @@ from swingml.data.http import (
     get_bytes,
 )
 from swingml.data.sources.binance_zip import checksum_path, parse_checksum, sha256_of
-from swingml.errors import BadInputError
+from swingml.errors import BadInputError, StageFailedError
 from swingml.io.store import write_bytes_atomic
 
 Status = Literal["downloaded", "present", "missing", "failed", "checksum_mismatch"]
@@ -174,3 +174,47 @@ def fetch_all(
 def iter_status(results: list[FetchResult], status: Status) -> Iterator[FetchResult]:
     """The results with one status."""
     return (r for r in results if r.status == status)
+
+
+def status_counts(results: list[FetchResult]) -> dict[str, int]:
+    """How many months ended in each status, in ``STATUSES`` order."""
+    return {s: len(list(iter_status(results, s))) for s in STATUSES}
+
+
+def fetch_details(config: DataConfig, results: list[FetchResult]) -> dict[str, Any]:
+    """The ``summary.json`` keys of a fetch: counts per status, bytes, the months missing."""
+    return {
+        "dir": str(config.dir),
+        **status_counts(results),
+        "bytes": sum(r.bytes for r in results),
+        "missing_months": [r.file.name for r in iter_status(results, "missing")],
+    }
+
+
+def check_fetched(config: DataConfig, results: list[FetchResult]) -> None:
+    """Fail a fetch with a file that failed its checksum or download, or a symbol with no month.
+
+    A checksum mismatch is bad input (exit 2: the server's file or checksum is wrong); a failed
+    download fails the stage (exit 1: worth retrying).
+    """
+    mismatched = list(iter_status(results, "checksum_mismatch"))
+    if mismatched:
+        first = mismatched[0]
+        raise BadInputError(
+            first.file.name,
+            f"{first.error} ({len(mismatched)} file(s) failed the check; none was kept)",
+            "re-run swingml data fetch; if it persists the server's file or checksum is wrong",
+        )
+    failed = list(iter_status(results, "failed"))
+    if failed:
+        raise StageFailedError(
+            f"{len(failed)} download(s) failed: " + "; ".join(r.error for r in failed[:3])
+        )
+    for symbol in config.symbols:
+        have = [r for r in results if r.file.symbol == symbol and r.status != "missing"]
+        if not have:
+            raise BadInputError(
+                f"{symbol} {config.fetch.start_month}..{config.fetch.end_month}",
+                f"no month exists on {config.fetch.base_url} for {symbol} at {config.interval}",
+                "check the symbol, the interval and the months",
+            )

@@ -22,6 +22,7 @@ import pandas as pd
 from swingml.config.data import DataConfig
 from swingml.data.append import Merged, merge_new_bars
 from swingml.data.frame import timestamps_ms, to_arrow
+from swingml.data.gaps import iso_ms
 from swingml.data.http import Retry
 from swingml.data.klines import ClosedBars, fetch_closed
 from swingml.data.load import SymbolFiles, data_dir, find_files, read_files
@@ -42,6 +43,17 @@ class RecentUpdate:
     format: str
     merged: Merged
     fetched: ClosedBars
+
+    def summary(self) -> dict[str, Any]:
+        """The symbol's keys in ``summary.json``: file, new bars, last bar, pages, gaps."""
+        merged = self.merged
+        return {
+            "file": self.path.name,
+            "new_bars": merged.new_rows,
+            "last_bar": iso_ms(merged.last_ms) if len(merged.frame) else None,
+            "pages": self.fetched.pages,
+            "missing_bars": merged.gaps.missing_bars,
+        }
 
 
 def _start_ms(config: DataConfig) -> int:

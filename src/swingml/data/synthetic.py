@@ -106,6 +106,89 @@ def _volume_profile(stamps_ms: Int64Array) -> FloatArray:
     return profile
 
 
+@dataclass(frozen=True)
+class _Coin:
+    """A coin's constants at the bar interval: volatility, GARCH floor, anchor pull, volume."""
+
+    sigma_unc: float
+    omega: float
+    kappa: float
+    anchor: float
+    base_volume: float
+
+    @classmethod
+    def at(cls, profile: CoinProfile, scale: float) -> _Coin:
+        sigma_unc = profile.hourly_vol * math.sqrt(scale)
+        return cls(
+            sigma_unc=sigma_unc,
+            omega=sigma_unc**2 * (1.0 - GARCH_ALPHA - GARCH_BETA),
+            kappa=sigma_unc**2 / (2.0 * ANCHOR_STD**2),
+            anchor=math.log(profile.price),
+            base_volume=profile.hourly_volume * scale,
+        )
+
+
+class _Window:
+    """Causal rolling state for the next bar: extremes of the last ``BREAK_WINDOW`` bars and the
+    sums of squared returns over the last ``SHORT_WINDOW`` and ``LONG_WINDOW`` bars."""
+
+    def __init__(self) -> None:
+        self.highs: deque[tuple[int, float]] = deque()
+        self.lows: deque[tuple[int, float]] = deque()
+        self.sq: list[float] = []
+        self.sum_short = 0.0
+        self.sum_long = 0.0
+
+    def direction(self, price: float) -> int:
+        """1 when ``price`` breaks above the window's high, -1 below its low, else 0."""
+        if price > self.highs[0][1]:
+            return 1
+        if price < self.lows[0][1]:
+            return -1
+        return 0
+
+    def compressed(self) -> bool:
+        """Short-window RMS return below ``COMPRESSION`` times the long-window one."""
+        rv_short = math.sqrt(self.sum_short / SHORT_WINDOW)
+        rv_long = math.sqrt(self.sum_long / LONG_WINDOW)
+        return rv_short < COMPRESSION * rv_long
+
+    def push(self, t: int, hi: float, lo: float, ret: float) -> None:
+        """Add bar ``t`` (its high, low and log return); drop what left the windows."""
+        highs, lows = self.highs, self.lows
+        while highs and highs[-1][1] <= hi:
+            highs.pop()
+        highs.append((t, hi))
+        if highs[0][0] <= t - BREAK_WINDOW:
+            highs.popleft()
+        while lows and lows[-1][1] >= lo:
+            lows.pop()
+        lows.append((t, lo))
+        if lows[0][0] <= t - BREAK_WINDOW:
+            lows.popleft()
+        r2 = ret * ret
+        self.sq.append(r2)
+        self.sum_short += r2
+        self.sum_long += r2
+        if t >= SHORT_WINDOW:
+            self.sum_short -= self.sq[t - SHORT_WINDOW]
+        if t >= LONG_WINDOW:
+            self.sum_long -= self.sq[t - LONG_WINDOW]
+
+
+def _break(
+    direction: int, compressed: bool, u_genuine: float, u_surge: float, strength: float
+) -> tuple[float, float]:
+    """A break's regime drift (per unit of volatility) and its bar's volume surge."""
+    span = SURGE_RANGE[1] - SURGE_RANGE[0]
+    if compressed and u_genuine < P_GENUINE:
+        return direction * CONTINUATION_DRIFT * strength, SURGE_RANGE[0] + span * u_surge
+    surge = 1.0
+    if u_surge < P_DECOY_SURGE:
+        surge = SURGE_RANGE[0] + span * u_surge / P_DECOY_SURGE
+    return -direction * REVERSION_DRIFT * strength, surge
+
+
 def _simulate_coin(
     profile: CoinProfile,
     shocks: FloatArray,
@@ -116,33 +199,21 @@ def _simulate_coin(
 ) -> dict[str, FloatArray]:
     """Run one coin's causal bar loop; ``extras`` holds its pre-drawn uniform/normal columns."""
     n = len(shocks)
-    sigma_unc = profile.hourly_vol * math.sqrt(scale)
-    omega = sigma_unc**2 * (1.0 - GARCH_ALPHA - GARCH_BETA)
-    kappa = sigma_unc**2 / (2.0 * ANCHOR_STD**2)
-    anchor = math.log(profile.price)
+    coin = _Coin.at(profile, scale)
     z = shocks.tolist()
     wick_up, wick_down, vol_noise, u_genuine, u_surge = (extras[:, j].tolist() for j in range(5))
     season_l = season.tolist()
-    base_volume = profile.hourly_volume * scale
+    bars = {name: np.empty(n) for name in ("open", "high", "low", "close", "volume")}
+    openp, high, low, close, volume = bars.values()
 
-    close = np.empty(n)
-    high = np.empty(n)
-    low = np.empty(n)
-    openp = np.empty(n)
-    volume = np.empty(n)
-
-    var = sigma_unc**2
-    logp = anchor
-    highs: deque[tuple[int, float]] = deque()
-    lows: deque[tuple[int, float]] = deque()
-    sq: list[float] = []
-    sum_short = 0.0
-    sum_long = 0.0
+    var = coin.sigma_unc**2
+    logp = coin.anchor
+    window = _Window()
     regime_left = 0
     regime_drift = 0.0
     for t in range(n):
         sigma = math.sqrt(var)
-        drift = -kappa * (logp - anchor)
+        drift = -coin.kappa * (logp - coin.anchor)
         if regime_left > 0:
             drift += regime_drift * sigma
             regime_left -= 1
@@ -156,63 +227,25 @@ def _simulate_coin(
 
         surge = 1.0
         if t >= LONG_WINDOW and regime_left == 0:
-            direction = 0
-            if price > highs[0][1]:
-                direction = 1
-            elif price < lows[0][1]:
-                direction = -1
+            direction = window.direction(price)
             if direction:
-                rv_short = math.sqrt(sum_short / SHORT_WINDOW)
-                rv_long = math.sqrt(sum_long / LONG_WINDOW)
-                compressed = rv_short < COMPRESSION * rv_long
-                genuine = compressed and u_genuine[t] < P_GENUINE
                 regime_left = REGIME_BARS
-                span = SURGE_RANGE[1] - SURGE_RANGE[0]
-                if genuine:
-                    regime_drift = direction * CONTINUATION_DRIFT * strength
-                    surge = SURGE_RANGE[0] + span * u_surge[t]
-                else:
-                    regime_drift = -direction * REVERSION_DRIFT * strength
-                    if u_surge[t] < P_DECOY_SURGE:
-                        surge = SURGE_RANGE[0] + span * u_surge[t] / P_DECOY_SURGE
+                regime_drift, surge = _break(
+                    direction, window.compressed(), u_genuine[t], u_surge[t], strength
+                )
         vol = (
-            base_volume
+            coin.base_volume
             * season_l[t]
-            * (sigma / sigma_unc) ** 0.8
+            * (sigma / coin.sigma_unc) ** 0.8
             * (0.7 + 0.45 * abs(z[t]))
             * math.exp(0.3 * vol_noise[t] - 0.045)
             * surge
         )
 
         openp[t], close[t], high[t], low[t], volume[t] = prev, price, hi, lo, vol
-        var = omega + GARCH_ALPHA * shock * shock + GARCH_BETA * var
-
-        # Rolling state for bar t+1: extremes of the last BREAK_WINDOW bars, squared returns.
-        while highs and highs[-1][1] <= hi:
-            highs.pop()
-        highs.append((t, hi))
-        if highs[0][0] <= t - BREAK_WINDOW:
-            highs.popleft()
-        while lows and lows[-1][1] >= lo:
-            lows.pop()
-        lows.append((t, lo))
-        if lows[0][0] <= t - BREAK_WINDOW:
-            lows.popleft()
-        r2 = ret * ret
-        sq.append(r2)
-        sum_short += r2
-        sum_long += r2
-        if t >= SHORT_WINDOW:
-            sum_short -= sq[t - SHORT_WINDOW]
-        if t >= LONG_WINDOW:
-            sum_long -= sq[t - LONG_WINDOW]
-    return {
-        "open": openp,
-        "high": high,
-        "low": low,
-        "close": close,
-        "volume": volume,
-    }
+        var = coin.omega + GARCH_ALPHA * shock * shock + GARCH_BETA * var
+        window.push(t, hi, lo, ret)
+    return bars
 
 
 def generate(config: DataConfig) -> dict[str, pd.DataFrame]:

@@ -9,7 +9,7 @@ are more than ``prep.sample_rows``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,17 @@ def development_rows(
         return dev
     picks = np.unique(np.linspace(0, len(dev) - 1, max_rows).round().astype(np.int64))
     return dev[picks]
+
+
+def union_bars(bars: Mapping[str, pd.DatetimeIndex]) -> pd.DatetimeIndex:
+    """Every timestamp at which at least one symbol has a bar, sorted, UTC."""
+    stamps = np.unique(np.concatenate([epoch_ms(pd.Series(b)) for b in bars.values()]))
+    return pd.DatetimeIndex(stamps.astype("datetime64[ms]")).tz_localize("UTC")
+
+
+def epoch_ms(column: pd.Series) -> npt.NDArray[np.int64]:
+    """Timestamps as epoch milliseconds."""
+    return pd.DatetimeIndex(column).as_unit("ms").asi8.astype(np.int64)
 
 
 def run_filters(blocks: Iterable[Block], config: PrepConfig, total_features: int) -> PrepResult:

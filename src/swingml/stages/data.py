@@ -4,92 +4,38 @@
 validates them all, and only then writes ``candles/<SYMBOL>.parquet`` (atomically), so a bad file
 leaves nothing behind. The input fingerprint of each symbol (its files' hashes, or the synthetic
 config hash) goes into ``manifest.json`` under ``data/<SYMBOL>``; a re-run whose inputs match
-reuses the candles already written.
+reuses the candles already written. Reading, validating and fingerprinting live in
+``swingml.data``; this module loads, writes and reports.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from swingml.config.data import DataConfig
-from swingml.data.fetch import STATUSES, FetchResult, fetch_all, iter_status, plan
-from swingml.data.frame import LoadedCandles, timestamps_ms, to_arrow
-from swingml.data.gaps import GapReport, gap_report, iso_ms
+from swingml.data.fetch import (
+    FetchResult,
+    check_fetched,
+    fetch_all,
+    fetch_details,
+    plan,
+    status_counts,
+)
+from swingml.data.frame import timestamps_ms, to_arrow
+from swingml.data.gaps import GapReport, gap_report
+from swingml.data.inputs import Checked, load_checked, wanted_fingerprints
 from swingml.data.klines import policy_of, server_time_ms
 from swingml.data.load import data_dir, find_files, read_files
 from swingml.data.recent import plan_update, write_update
-from swingml.data.synthetic import generate
+from swingml.data.report import Details, gap_lines, gap_table
 from swingml.data.validate import validate_candles
-from swingml.errors import BadInputError, StageFailedError
+from swingml.errors import BadInputError
 from swingml.io import parted
-from swingml.io.store import combine_fingerprints, file_fingerprint
 from swingml.workflow.pipeline import StageContext, StageOutcome
 
-SYNTHETIC_VERSION = 1
-"""Bump when the synthetic generator changes: stored synthetic candles are then regenerated."""
-
 FINGERPRINT_PREFIX = "data/"
-
-
-@dataclass(frozen=True)
-class Checked:
-    """One symbol's validated candles, their gap report and input fingerprint."""
-
-    loaded: LoadedCandles
-    gaps: GapReport
-    fingerprint: str
-
-
-def synthetic_fingerprint(config: DataConfig) -> str:
-    """Identity of the synthetic inputs: generator version, settings, symbols and interval."""
-    payload = {
-        "version": SYNTHETIC_VERSION,
-        "synthetic": config.synthetic.model_dump(mode="json"),
-        "symbols": list(config.symbols),
-        "interval": config.interval,
-    }
-    return combine_fingerprints({"synthetic": json.dumps(payload, sort_keys=True)})
-
-
-def _file_fingerprints(config: DataConfig) -> dict[str, str]:
-    prints: dict[str, str] = {}
-    for symbol in config.symbols:
-        files = find_files(config, symbol)
-        parts = {p.name: file_fingerprint(p) for p in files.fingerprint_paths()}
-        parts["format"] = files.format
-        parts["columns"] = json.dumps(dict(config.columns), sort_keys=True)
-        parts["timestamp_unit"] = config.timestamp_unit
-        prints[symbol] = combine_fingerprints(parts)
-    return prints
-
-
-def _load_checked(config: DataConfig, symbols: list[str], synthetic: bool) -> dict[str, Checked]:
-    """Read and validate ``symbols``; raise on the first one that breaks a rule."""
-    out: dict[str, Checked] = {}
-    if synthetic:
-        frames = generate(config)
-        fingerprint = synthetic_fingerprint(config)
-        for symbol in symbols:
-            loaded = LoadedCandles(symbol=symbol, frame=frames[symbol], parts=())
-            out[symbol] = Checked(
-                loaded, validate_candles(loaded, config.interval_seconds), fingerprint
-            )
-        return out
-    prints = _file_fingerprints(config)
-    for symbol in symbols:
-        loaded = read_files(config, find_files(config, symbol))
-        out[symbol] = Checked(
-            loaded, validate_candles(loaded, config.interval_seconds), prints[symbol]
-        )
-    return out
 
 
 def _write_candles(ctx: StageContext, checked: Mapping[str, Checked]) -> None:
@@ -114,15 +60,12 @@ def _materialise(ctx: StageContext, synthetic: bool) -> StageOutcome:
     """Reuse, or load + validate + write, the candles of every symbol."""
     config = ctx.config.data
     symbols = list(config.symbols)
-    if synthetic:
-        wanted = dict.fromkeys(symbols, synthetic_fingerprint(config))
-    else:
-        wanted = _file_fingerprints(config)
+    wanted = wanted_fingerprints(config, synthetic)
     reuse = [s for s in symbols if ctx.store.is_current("candles", wanted[s], symbol=s)]
     todo = [s for s in symbols if s not in reuse]
     if synthetic and todo:
         todo, reuse = symbols, []  # the coins share one draw: regenerate all or none
-    checked = _load_checked(config, todo, synthetic) if todo else {}
+    checked = load_checked(config, todo, synthetic) if todo else {}
     if checked:
         _write_candles(ctx, checked)
     details: dict[str, Any] = {}
@@ -145,47 +88,10 @@ def _materialise(ctx: StageContext, synthetic: bool) -> StageOutcome:
     )
 
 
-def _print_table(ctx: StageContext, details: Mapping[str, Mapping[str, Any]], title: str) -> None:
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in ("symbol", "rows", "first", "last", "missing", "gaps", "longest"):
-        left = column in ("symbol", "first", "last")
-        table.add_column(column, justify="left" if left else "right", no_wrap=True)
-    for symbol, item in details.items():
-        if "error" in item:
-            table.add_row(symbol, "-", "-", "-", "-", "-", "[red]invalid[/red]")
-            continue
-        table.add_row(
-            symbol,
-            str(item["rows"]),
-            _short_time(item["first"]),
-            _short_time(item["last"]),
-            str(item["missing_bars"]),
-            str(item["gaps"]),
-            str(item["longest_gap_bars"]),
-        )
-    ctx.console.print(table)
-    for symbol, item in details.items():
-        if "error" in item:
-            ctx.console.print(
-                f"{symbol}: INVALID: {item['error']}", highlight=False, markup=False, soft_wrap=True
-            )
-        else:
-            longest = (
-                f", longest {item['longest_gap_bars']} bars after {item['longest_gap_after']}"
-                if item["longest_gap_bars"]
-                else ""
-            )
-            ctx.console.print(
-                f"{symbol}: {item['rows']} rows {item['first']} .. {item['last']}; "
-                f"{item['missing_bars']} missing bars in {item['gaps']} gaps{longest}",
-                highlight=False,
-                markup=False,
-                soft_wrap=True,
-            )
-
-
-def _short_time(iso: Any) -> str:
-    return str(iso).replace("T", " ")[:16]
+def _print_table(ctx: StageContext, details: Details, title: str) -> None:
+    ctx.console.print(gap_table(details, title))
+    for line in gap_lines(details):
+        ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def prepare(ctx: StageContext) -> StageOutcome:
@@ -229,7 +135,6 @@ def fetch(ctx: StageContext) -> StageOutcome:
     """``swingml data fetch``: download, verify and keep the monthly zips of every symbol."""
     config = ctx.config.data
     planned = plan(config)
-    results: list[FetchResult] = []
     columns = (
         TextColumn("fetch {task.description}"),
         BarColumn(),
@@ -245,38 +150,13 @@ def fetch(ctx: StageContext) -> StageOutcome:
                 progress.console.print(f"missing (404): {result.file.name}", highlight=False)
 
         results = fetch_all(config, done)
-    counts: dict[str, int] = {s: len(list(iter_status(results, s))) for s in STATUSES}
+    counts = status_counts(results)
     ctx.console.print(
         ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to fetch",
         highlight=False,
     )
-    details: dict[str, Any] = {
-        "dir": str(config.dir),
-        **counts,
-        "bytes": int(np.sum([r.bytes for r in results])) if results else 0,
-        "missing_months": [r.file.name for r in iter_status(results, "missing")],
-    }
-    mismatched = list(iter_status(results, "checksum_mismatch"))
-    if mismatched:
-        first = mismatched[0]
-        raise BadInputError(
-            first.file.name,
-            f"{first.error} ({len(mismatched)} file(s) failed the check; none was kept)",
-            "re-run swingml data fetch; if it persists the server's file or checksum is wrong",
-        )
-    failed = list(iter_status(results, "failed"))
-    if failed:
-        raise StageFailedError(
-            f"{len(failed)} download(s) failed: " + "; ".join(r.error for r in failed[:3])
-        )
-    for symbol in config.symbols:
-        have = [r for r in results if r.file.symbol == symbol and r.status != "missing"]
-        if not have:
-            raise BadInputError(
-                f"{symbol} {config.fetch.start_month}..{config.fetch.end_month}",
-                f"no month exists on {config.fetch.base_url} for {symbol} at {config.interval}",
-                "check the symbol, the interval and the months",
-            )
+    details = fetch_details(config, results)
+    check_fetched(config, results)
     return StageOutcome(tasks=len(results), failed_tasks=0, details=details)
 
 
@@ -288,15 +168,7 @@ def fetch_recent(ctx: StageContext) -> StageOutcome:
     updates = [plan_update(config, s, policy, now) for s in config.symbols]  # all checked ...
     for update in updates:  # ... before any file is written
         write_update(update)
-    symbols: dict[str, Any] = {}
     for u in updates:
-        symbols[u.symbol] = {
-            "file": u.path.name,
-            "new_bars": u.merged.new_rows,
-            "last_bar": iso_ms(u.merged.last_ms) if len(u.merged.frame) else None,
-            "pages": u.fetched.pages,
-            "missing_bars": u.merged.gaps.missing_bars,
-        }
         ctx.console.print(
             f"{u.symbol}: {u.merged.new_rows} new closed bar(s) -> {u.path.name}", highlight=False
         )
@@ -305,6 +177,6 @@ def fetch_recent(ctx: StageContext) -> StageOutcome:
         "recent": True,
         "source": config.fetch.rest_url,
         "new_bars": sum(u.merged.new_rows for u in updates),
-        "symbols": symbols,
+        "symbols": {u.symbol: u.summary() for u in updates},
     }
     return StageOutcome(tasks=len(updates), failed_tasks=0, details=details)

@@ -1,95 +1,33 @@
 """Stage ``prep``: the five label-free filters of SPEC §5 over the feature store, dev rows only.
 
 Reads the feature store in column blocks on a sample of development rows (bars before the global
-hold-out cutoff, over every symbol's bars), runs ``swingml.prep.pipeline.run_filters`` and writes
-``prep/report.json`` then ``prep/kept_features.json`` (the latter last: it carries the input key
-and marks the stage complete). A re-run with the same inputs and config reuses both files.
+hold-out cutoff, over every symbol's bars), runs ``swingml.prep.pipeline.run_filters`` in this
+process (no tasks) and writes ``prep/report.json`` then ``prep/kept_features.json`` (the latter
+last: it carries the input key and marks the stage complete). A re-run with the same inputs and
+config reuses both files.
 """
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import METADATA, feature_names, load_matrix, symbol_timestamps
-from swingml.io.store import combine_fingerprints, read_json, write_json_atomic
-from swingml.prep.pipeline import Block, PrepResult, development_rows, run_filters
-from swingml.workflow.loading import Development, development, features_fingerprint
-from swingml.workflow.pipeline import StageContext, StageOutcome
-
-PREP_VERSION = "prep-1"
-"""Part of the input key: bump it when the filters change meaning for the same inputs."""
-
-AFTER_KEYS = {
-    "missing": "after_missing",
-    "nan": "after_nan",
-    "quasi_constant": "after_quasi_constant",
-    "low_variance": "after_low_variance",
-    "correlation": "features_out",
-}
-
-
-def union_bars(bars: Mapping[str, pd.DatetimeIndex]) -> pd.DatetimeIndex:
-    """Every timestamp at which at least one symbol has a bar, sorted, UTC."""
-    stamps = np.unique(np.concatenate([_ms(pd.Series(b)) for b in bars.values()]))
-    return pd.DatetimeIndex(stamps.astype("datetime64[ms]")).tz_localize("UTC")
-
-
-def input_key(config: Config, dev: Development, features: str) -> str:
-    """What determines prep's output: features, candles (cutoff), symbols, prep + split config."""
-    parts = dict(dev.fingerprints)
-    parts.update(
-        version=PREP_VERSION,
-        features=features,
-        symbols=",".join(config.data.symbols),
-        config=config.slice_hash("prep", "split"),
-    )
-    return combine_fingerprints(parts)
-
-
-def run(ctx: StageContext) -> StageOutcome:
-    """Filter the feature store; reuse the previous result when inputs and config are unchanged."""
-    config, store = ctx.config, ctx.store
-    dev = development(config, store)
-    key = input_key(config, dev, features_fingerprint(store))
-    kept_path, report_path = store.dataset("prep_kept"), store.dataset("prep_report")
-    if store.is_current("prep_kept", key):
-        report = read_json(report_path)
-        ctx.console.print(f"prep: reused {report['features_out']} kept features")
-        return StageOutcome(tasks=0, failed_tasks=0, details=dict(report["summary"], reused=True))
-
-    start = time.perf_counter()
-    fdir = store.features_dir()
-    names = feature_names(fdir)
-    if not names:
-        raise BadInputError(str(fdir / METADATA), "the feature store lists no features", "")
-    rows = development_rows(union_bars(dev.bars), dev.cutoff, config.prep.sample_rows)
-    if len(rows) < 2:
-        raise BadInputError(
-            str(store.candles_path(config.data.symbols[0])),
-            f"fewer than 2 bars before the hold-out cutoff {dev.cutoff}",
-            "use more data or a smaller split.holdout_fraction",
-        )
-    loader = _BlockLoader(fdir, names, rows, config.prep.block_columns)
-    result = run_filters(loader, config.prep, len(names))
-    wall = time.perf_counter() - start
-    report = _report(result, dev.cutoff, loader.load_s, wall)
-    write_json_atomic(report_path, report)
-    write_json_atomic(kept_path, {"key": key, "features": result.kept, "cutoff": str(dev.cutoff)})
-    summary = report["summary"]
-    ctx.console.print(
-        f"prep: {summary['features_in']:,} → {summary['features_out']:,} features "
-        f"on {result.rows:,} development rows in {wall:.1f} s"
-    )
-    return StageOutcome(tasks=0, failed_tasks=0, details=dict(summary, reused=False))
+from swingml.io.store import read_json, write_json_atomic
+from swingml.orchestration import TaskResult
+from swingml.prep.outputs import input_key, report
+from swingml.prep.pipeline import Block, development_rows, epoch_ms, run_filters, union_bars
+from swingml.workflow.loading import development, features_fingerprint
+from swingml.workflow.pipeline import StageContext
+from swingml.workflow.runner import Plan, Stage
 
 
 class _BlockLoader:
@@ -99,7 +37,9 @@ class _BlockLoader:
     another symbol has (its bars where the anchor has a gap) come from that symbol.
     """
 
-    def __init__(self, fdir: Any, names: Sequence[str], rows: pd.DatetimeIndex, block: int) -> None:
+    def __init__(
+        self, fdir: Path, names: Sequence[str], rows: pd.DatetimeIndex, block: int
+    ) -> None:
         self.fdir = fdir
         self.names = list(names)
         self.block = block
@@ -133,31 +73,70 @@ class _BlockLoader:
             values = np.full((len(chunk), len(self.rows_ms)), np.nan, dtype=np.float32)
             for symbol, stamps in self.anchors:
                 frame = load_matrix(self.fdir, symbol, chunk, stamps.astype("datetime64[ms]"))
-                at = np.searchsorted(self.rows_ms, _ms(frame["timestamp"]))
+                at = np.searchsorted(self.rows_ms, epoch_ms(frame["timestamp"]))
                 values[:, at] = frame[chunk].to_numpy(dtype=np.float32).T
             present = np.stack([self.present[self.group_of[name]] for name in chunk])
             self.load_s += time.perf_counter() - began
             yield Block(chunk, values.T, present.T)
 
 
-def _ms(column: pd.Series) -> npt.NDArray[np.int64]:
-    return pd.DatetimeIndex(column).as_unit("ms").asi8.astype(np.int64)
+@dataclass(frozen=True)
+class _Planned:
+    key: str
+    cutoff: pd.Timestamp
+    start: float
+    loader: _BlockLoader
 
 
-def _report(result: PrepResult, cutoff: pd.Timestamp, load_s: float, wall: float) -> dict[str, Any]:
-    """``prep/report.json``: per filter dropped count, examples and reason, plus the summary."""
-    summary: dict[str, Any] = {"features_in": result.features_in}
-    for item in result.reports:
-        summary[AFTER_KEYS[item.rule]] = item.features_in - item.dropped
-    summary.update(
-        sample_rows=result.rows,
-        cutoff=str(cutoff),
-        load_s=round(load_s, 3),
-        compute_s=round(wall - load_s, 3),
-        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+def _key(ctx: StageContext) -> str:
+    dev = development(ctx.config, ctx.store)
+    return input_key(ctx.config, dev.fingerprints, features_fingerprint(ctx.store))
+
+
+def _reuse(ctx: StageContext, key: str) -> dict[str, Any] | None:
+    if not ctx.store.is_current("prep_kept", key):
+        return None
+    stored = read_json(ctx.store.dataset("prep_report"))
+    ctx.console.print(f"prep: reused {stored['features_out']} kept features")
+    return dict(stored["summary"], reused=True)
+
+
+def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
+    """No tasks: check the feature store and the sample rows, and open the block reader."""
+    config, store = ctx.config, ctx.store
+    dev = development(config, store)
+    start = time.perf_counter()
+    fdir = store.features_dir()
+    names = feature_names(fdir)
+    if not names:
+        raise BadInputError(str(fdir / METADATA), "the feature store lists no features", "")
+    rows = development_rows(union_bars(dev.bars), dev.cutoff, config.prep.sample_rows)
+    if len(rows) < 2:
+        raise BadInputError(
+            str(store.candles_path(config.data.symbols[0])),
+            f"fewer than 2 bars before the hold-out cutoff {dev.cutoff}",
+            "use more data or a smaller split.holdout_fraction",
+        )
+    loader = _BlockLoader(fdir, names, rows, config.prep.block_columns)
+    return Plan(_Planned(str(key), dev.cutoff, start, loader))
+
+
+def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> dict[str, Any]:
+    """Run the filters here, write the report, then the kept list (last: it holds the key)."""
+    store, loader = ctx.store, planned.loader
+    result = run_filters(loader, ctx.config.prep, len(loader.names))
+    wall = time.perf_counter() - planned.start
+    written = report(result, planned.cutoff, loader.load_s, wall)
+    write_json_atomic(store.dataset("prep_report"), written)
+    kept = {"key": planned.key, "features": result.kept, "cutoff": str(planned.cutoff)}
+    write_json_atomic(store.dataset("prep_kept"), kept)
+    summary = written["summary"]
+    ctx.console.print(
+        f"prep: {summary['features_in']:,} → {summary['features_out']:,} features "
+        f"on {result.rows:,} development rows in {wall:.1f} s"
     )
-    return {
-        "summary": summary,
-        "features_out": len(result.kept),
-        "filters": [item.as_dict() for item in result.reports],
-    }
+    return dict(summary, reused=False)
+
+
+STAGE = Stage("prep", plan=_plan, finish=_finish, key=_key, reuse=_reuse)
+"""Filter the feature store; reuse the previous result when inputs and config are unchanged."""

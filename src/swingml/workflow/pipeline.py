@@ -44,9 +44,9 @@ StageFn = Callable[[StageContext], StageOutcome]
 # name in summary.json -> "module:function"
 STAGES: dict[str, str] = {
     "data": "swingml.stages.data:prepare",
-    "features": "swingml.stages.features:run",
+    "features": "swingml.stages.features:STAGE",
     "targets": "swingml.stages.targets:STAGE",
-    "prep": "swingml.stages.prep:run",
+    "prep": "swingml.stages.prep:STAGE",
     "select": "swingml.stages.select:run",
     "tune": "swingml.stages.tune:run",
     "train": "swingml.stages.train:run",
