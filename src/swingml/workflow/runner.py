@@ -85,7 +85,11 @@ def run(stage: Stage[S], ctx: StageContext) -> StageOutcome:
         if stored is not None:
             return StageOutcome(tasks=0, failed_tasks=0, details=stored)
     plan = stage.plan(ctx, key)
-    results = execute(ctx, stage.name, plan.tasks, whole=stage.whole, on_result=plan.on_result)
+    results = (
+        execute(ctx, stage.name, plan.tasks, whole=stage.whole, on_result=plan.on_result)
+        if plan.tasks
+        else []  # a stage with nothing to run leaves its task table as it was
+    )
     details = stage.finish(ctx, plan.state, results)
     failed = sum(not r.ok for r in results)
     return StageOutcome(tasks=len(results), failed_tasks=failed, details=details)
