@@ -51,6 +51,7 @@ def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
     from swingml.features.matrix import load_matrix, read_metadata
     from swingml.io.store import RunStore
     from swingml.selection import screening
+    from swingml.selection.tasks import CODE_BLOCK
     from swingml.stages import select
     from swingml.targets.grid import variants
     from swingml.targets.guard import guard_inputs
@@ -70,8 +71,8 @@ def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
     codes = np.empty((len(columns), len(stamps)), dtype=np.float32)
     raw = np.empty_like(codes)
     cfg = config.selection
-    for first in range(0, len(columns), select.CODE_BLOCK):
-        chunk = columns[first : first + select.CODE_BLOCK]
+    for first in range(0, len(columns), CODE_BLOCK):
+        chunk = columns[first : first + CODE_BLOCK]
         values = load_matrix(store.features_dir(), symbol, chunk, stamps)[chunk]
         raw[first : first + len(chunk)] = values.to_numpy(dtype=np.float32).T
         codes[first : first + len(chunk)] = screening.quantile_codes(
@@ -79,10 +80,10 @@ def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
         )
     prepare_s = time.perf_counter() - start
     rows = {}
-    for variant in plan.screened:
-        mine = events[events["variant"] == variant.id]
+    for variant_id in plan.screened:
+        mine = events[events["variant"] == variant_id]
         parts = [mine[mine["part"] == p] for p in ("train", "valid")]
-        rows[variant.id] = tuple(
+        rows[variant_id] = tuple(
             (p["row"].to_numpy(np.int64), p["label"].to_numpy(np.int64)) for p in parts
         )
     return {
@@ -171,24 +172,37 @@ def naive(state: dict[str, Any], threads: int | None = 1) -> dict[str, Any]:
     }
 
 
-def through_stage(run: Path, state: dict[str, Any], symbol: str) -> dict[str, Any]:
-    """The stage's own task functions, in this process: store IO, quantising, binary save/load."""
+def _stage_jobs(
+    run: Path, state: dict[str, Any], symbol: str, key: str, threads: int
+) -> tuple[Any, tuple[Any, ...], Any]:
+    """The stage's task arguments for this run: the symbol's job, its variants (their result
+    files removed, so each is screened), the feature reader."""
+    import functools
+
+    from swingml.features.matrix import load_matrix
     from swingml.io.store import RunStore
+    from swingml.selection.tasks import SymbolJob, variant_path
     from swingml.stages import select
 
     config = state["config"]
-    ids = tuple(state["rows"])
     store = RunStore(run)
-    for variant_id in ids:
-        store.path("selection", "variants", f"{variant_id.replace('/', '__')}.json").unlink(
-            missing_ok=True
-        )
+    jobs = select.variant_jobs(key, tuple(state["rows"]))
+    for job in jobs:
+        variant_path(store, job.slug).unlink(missing_ok=True)
+    symbol_job = SymbolJob(str(run), symbol, config.selection, config.run.seed, threads)
+    read = functools.partial(load_matrix, str(store.features_dir()), symbol)
+    return symbol_job, jobs, read
+
+
+def through_stage(run: Path, state: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """The stage's own task functions, in this process: store IO, quantising, binary save/load."""
+    from swingml.selection.tasks import bin_symbol, screen_chunk
+
     key = f"bench-{time.time_ns()}"
+    job, jobs, read = _stage_jobs(run, state, symbol, key, threads=1)
     start = time.perf_counter()
-    stats = select.bin_symbol(
-        str(run), symbol, tuple(state["columns"]), config.selection, config.run.seed, key
-    )
-    results = select.screen_chunk(str(run), symbol, ids, config.selection, config.run.seed, key)
+    stats = bin_symbol(job, tuple(state["columns"]), key, read)
+    results = screen_chunk(job, jobs)
     return {
         "wall_s": time.perf_counter() - start,
         "train_s": sum(r["train_s"] for r in results),
@@ -202,25 +216,19 @@ def through_pool(run: Path, state: dict[str, Any], symbol: str) -> dict[str, Any
 
     from swingml.io.store import RunStore, read_json
     from swingml.orchestration.executor import Task, make_executor
-    from swingml.stages import select
+    from swingml.selection.tasks import bin_symbol, screen_chunk, variant_path
 
     config = state["config"]
-    ids = tuple(state["rows"])
     store = RunStore(run)
     workers = config.executor.max_concurrent_processes or os.cpu_count() or 1
     key = f"bench-pool-{time.time_ns()}"
+    threads = config.executor.threads_per_worker
+    job, jobs, read = _stage_jobs(run, state, symbol, key, threads)
     start = time.perf_counter()
-    select.bin_symbol(
-        str(run), symbol, tuple(state["columns"]), config.selection, config.run.seed, key
-    )
-    chunks = [ids[i::workers] for i in range(workers)]
+    bin_symbol(job, tuple(state["columns"]), key, read)
+    chunks = [jobs[i::workers] for i in range(workers)]
     tasks = [
-        Task(
-            f"{key}-{i}",
-            select.screen_chunk,
-            (str(run), symbol, chunk, config.selection, config.run.seed, key),
-            f"chunk {i}",
-        )
+        Task(f"{key}-{i}", screen_chunk, (job, chunk), f"chunk {i}")
         for i, chunk in enumerate(chunks)
     ]
     results = make_executor(config, store, Console(quiet=True)).run("bench-select", tasks)
@@ -228,10 +236,9 @@ def through_pool(run: Path, state: dict[str, Any], symbol: str) -> dict[str, Any
     if not all(r.ok for r in results):
         raise SystemExit(f"a pool task failed: {[r.error for r in results if not r.ok]}")
     ranks = {}
-    for variant_id in ids:
-        slug = variant_id.replace("/", "__")
-        ranking = read_json(store.path("selection", "variants", f"{slug}.json"))["ranking"]
-        ranks[variant_id] = [(name, gain) for name, gain in ranking]
+    for variant in jobs:
+        ranking = read_json(variant_path(store, variant.slug))["ranking"]
+        ranks[variant.id] = [(name, gain) for name, gain in ranking]
     return {
         "wall_s": wall,
         "train_s": sum(v["train_s"] for r in results for v in r.value),

@@ -9,7 +9,9 @@ import pytest
 
 from swingml.errors import BadInputError
 from swingml.io.store import read_json
+from swingml.selection.tasks import SymbolJob, VariantJob, screen_chunk, variant_path
 from swingml.stages import select
+from swingml.targets.grid import Variant
 from swingml.workflow import pipeline
 from swingml.workflow.pipeline import StageContext
 
@@ -75,14 +77,18 @@ def test_a_variant_is_reused_whatever_task_screens_it(make_selected: Make) -> No
         for p in payloads
         if p["variant"].split("/")[0] == symbol and p["variant"].split("/")[2] != kind
     )  # the stage never screened these two in one task
-    ids = (first["variant"], other["variant"])
-    select._variant_path(store, other["variant"]).unlink()
-    bin_key = read_json(store.dataset("select_binned_meta", symbol=symbol))["key"]
-    briefs = select.screen_chunk(
-        str(store.root), symbol, ids, ctx.config.selection, ctx.config.run.seed, bin_key
+    jobs = tuple(
+        VariantJob(p["variant"], Variant.from_id(p["variant"]).slug, p["key"])
+        for p in (first, other)
     )
+    variant_path(store, jobs[1].slug).unlink()
+    bin_key = read_json(store.dataset("select_binned_meta", symbol=symbol))["key"]
+    assert select.variant_jobs(bin_key, [j.id for j in jobs]) == jobs
+    config = ctx.config
+    job = SymbolJob(str(store.root), symbol, config.selection, config.run.seed, 1)
+    briefs = screen_chunk(job, jobs)
     assert [b["reused"] for b in briefs] == [True, False]
-    assert read_json(select._variant_path(store, other["variant"]))["ranking"] == other["ranking"]
+    assert read_json(variant_path(store, jobs[1].slug))["ranking"] == other["ranking"]
 
 
 def test_a_second_run_reuses_both_stages(make_selected: Make) -> None:

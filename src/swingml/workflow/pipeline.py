@@ -47,7 +47,7 @@ STAGES: dict[str, str] = {
     "features": "swingml.stages.features:STAGE",
     "targets": "swingml.stages.targets:STAGE",
     "prep": "swingml.stages.prep:STAGE",
-    "select": "swingml.stages.select:run",
+    "select": "swingml.stages.select:STAGE",
     "tune": "swingml.stages.tune:run",
     "train": "swingml.stages.train:run",
     "predict_batch": "swingml.stages.predict:batch",
