@@ -95,7 +95,7 @@ def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
     chosen = {s: [v for v in grid.values() if v.symbol == s] for s in config.data.symbols}
     plans = [plan_symbol(store, config, dev, s, mine) for s, mine in chosen.items()]
     tags = {v.id: (v.w, v.kind) for v in grid.values()}
-    bin_stats = _bin(ctx, plans, columns)
+    bin_stats, binned = _bin(ctx, plans, columns)
     batch: list[Task] = []
     expected: dict[str, VariantJob] = {}
     for plan in (p for p in plans if p.symbol in bin_stats):
@@ -109,14 +109,14 @@ def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
                 key_ = task_key(tasks.screen_chunk, SELECT_VERSION, bin_key, ids)
                 batch.append(Task(key_, tasks.screen_chunk, args, label, reuse=False))
     inputs = report.Inputs(plans, columns, dropped, metadata, bin_stats, tags)
-    return Plan(_Planned(start, str(key), inputs, expected), batch)
+    return Plan(_Planned(start, str(key), inputs, expected), batch, ran=binned)
 
 
 def _bin(
     ctx: StageContext, plans: Sequence[SymbolPlan], columns: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], list[TaskResult]]:
     """Bin each symbol with variants to screen (reusing a current binary); the stats (with the
-    key) of each symbol binned."""
+    key) of each symbol binned, and the binning tasks' results."""
     store = ctx.store
     features = {"features": loading.features_fingerprint(store), "columns": ",".join(columns)}
     feature_print = combine_fingerprints(features)
@@ -137,7 +137,7 @@ def _bin(
     for task, result in zip(batch, results, strict=True):
         if result.ok:
             stats[task.args[0].symbol] = dict(result.value, reused=False)
-    return stats
+    return stats, results
 
 
 def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> dict[str, Any]:

@@ -31,11 +31,13 @@ Details = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class Plan(Generic[S]):
-    """What a stage runs: its tasks, the state its ``finish`` needs, an optional result hook."""
+    """What a stage runs: its tasks, the state its ``finish`` needs, an optional result hook,
+    and the results of batches the plan already ran (``ran``: counted in the stage's tasks)."""
 
     state: S
     tasks: Sequence[Task] = ()
     on_result: Callable[[TaskResult], None] | None = None
+    ran: Sequence[TaskResult] = ()
 
 
 def _no_key(ctx: StageContext) -> str | None:
@@ -91,5 +93,6 @@ def run(stage: Stage[S], ctx: StageContext) -> StageOutcome:
         else []  # a stage with nothing to run leaves its task table as it was
     )
     details = stage.finish(ctx, plan.state, results)
-    failed = sum(not r.ok for r in results)
-    return StageOutcome(tasks=len(results), failed_tasks=failed, details=details)
+    every = [*plan.ran, *results]
+    failed = sum(not r.ok for r in every)
+    return StageOutcome(tasks=len(every), failed_tasks=failed, details=details)
