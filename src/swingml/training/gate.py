@@ -70,3 +70,8 @@ def decide(
         "stays (more resolved events, `swingml walkforward`, or --force)",
         figures,
     )
+
+
+def forced(ruling: GateDecision) -> GateDecision:
+    """``--force``: promote whatever the gate ruled, recording what it said."""
+    return GateDecision(True, f"forced (--force); the gate said: {ruling.reason}", ruling.figures)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,32 @@ def summary_row(y: np.ndarray, proba: np.ndarray, steps: pd.Series) -> dict[str,
         "step_ap_min": float(finite.min()) if len(finite) else float("nan"),
         "step_ap_std": float(finite.std(ddof=0)) if len(finite) else float("nan"),
     }
+
+
+def cadence_summary(scores: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per cadence of the scores table: the mean macro AP, lift and step-AP spread over models,
+    and how many models show skill (lift above 0, interval above 0)."""
+    out: dict[str, dict[str, Any]] = {}
+    for cadence, group in scores.groupby("cadence", sort=False):
+        out[str(cadence)] = {
+            "models": len(group),
+            "macro_ap_mean": round(float(group["macro_ap"].mean()), 6),
+            "lift_mean": round(float(group["lift"].mean()), 6),
+            "lift_above_zero": int((group["lift"] > 0).sum()),
+            "interval_above_zero": int((group["lift_low"] > 0).sum()),
+            "step_ap_std_mean": round(float(group["step_ap_std"].mean()), 6),
+        }
+    return out
+
+
+def top_decile_summary(top: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per cadence: precision of the top-decile predictions vs the class's base rate, and the
+    mean trade net of the fee (over models and the two trading classes)."""
+    out = {}
+    for cadence, group in top.groupby("cadence", sort=False):
+        out[str(cadence)] = {
+            "precision_mean": round(float(group["precision"].mean()), 6),
+            "base_rate_mean": round(float(group["base_rate"].mean()), 6),
+            "trade_mean": round(float(group["trade_mean"].mean()), 6),
+        }
+    return out

@@ -4,13 +4,15 @@
 ``load_inputs`` (the selected features through the leak guard, the cutoff, a fingerprint),
 ``load_variant`` (one variant's events and labels) and ``load_events`` (its rows, development and
 hold-out masks) are what prep, select, tune, train, predict and monitor read; each says which
-command to run when its dataset is missing.
+command to run when its dataset is missing. ``production_models`` is what train, walkforward and
+retrain plan their tasks from.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,13 @@ from swingml.features.matrix import load_matrix, read_metadata
 from swingml.io import catalog, parted
 from swingml.io.store import RunStore, combine_fingerprints, file_fingerprint, read_json
 from swingml.modeling.rows import Events
+from swingml.modeling.space import ParamValue
 from swingml.modeling.splits import development_mask, holdout_cutoff, span_of
+from swingml.orchestration.tasks import task_key
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
+from swingml.training.production import TrainPlan, production_plan
+from swingml.tuning.stages import spec
 
 
 def _require(store: RunStore, name: str, what: str, command: str, **keys: object) -> Any:
@@ -270,3 +276,60 @@ def event_counts(
             key = (symbol, str(row["kind"]), int(row["w"]), float(row["s"]), float(row["k"]))
             counts[key] = int(row[0])
     return counts
+
+
+# ---- the production models: what train, walkforward and retrain plan their tasks from ---------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One main variant's production recipe: the variant tuning chose, its parameters, horizon."""
+
+    main_id: str
+    variant: Variant
+    params: dict[str, ParamValue]
+    horizon: int
+
+
+@dataclass(frozen=True)
+class ProductionModels:
+    """The run's inputs, how its production models train, and each main variant's recipe (in
+    ``tuning/best_params.json`` order): what every ``swingml.training.tasks`` task starts from."""
+
+    inputs: Inputs
+    plan: TrainPlan
+    recipes: tuple[Recipe, ...]
+
+    def task_args(self, recipe: Recipe) -> tuple[Any, ...]:
+        """The arguments every training task starts with: the row loader, where, which model,
+        its features, cutoff, horizon, parameters and plan."""
+        inputs = self.inputs
+        return (
+            load_events,
+            inputs.root,
+            recipe.main_id,
+            recipe.variant.id,
+            inputs.features,
+            inputs.cutoff,
+            recipe.horizon,
+            recipe.params,
+            self.plan,
+        )
+
+    def task_key(self, fn: Callable[..., Any], recipe: Recipe, *parts: Any) -> str:
+        """A task's key: ``fn`` and ``parts`` (versions, config hashes), then the recipe's variant
+        and parameters and the inputs' fingerprint."""
+        params = json.dumps(recipe.params, sort_keys=True)
+        return task_key(fn, *parts, recipe.variant.id, params, self.inputs.fingerprint)
+
+
+def production_models(config: Config, store: RunStore) -> ProductionModels:
+    """The selected inputs, the production plan and every main variant's tuned recipe."""
+    inputs = load_inputs(config, store)
+    recipes = []
+    for main_id, entry in read_best_params(store).items():
+        variant = Variant.from_id(str(entry["variant_id"]))
+        params = dict(entry.get("params") or {})
+        recipes.append(Recipe(main_id, variant, params, variant.horizon(config.targets)))
+    plan = production_plan(config, spec(1).early_stopping)
+    return ProductionModels(inputs, plan, tuple(recipes))
