@@ -494,8 +494,8 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
                 final.append(name)
         out = {"variants": briefs, "final_features": final}
     elif part in ("tune-study", "train"):
-        from swingml.stages.train import train_task
         from swingml.training.production import production_plan
+        from swingml.training.tasks import train_task
         from swingml.tuning import tasks
         from swingml.tuning.driver import StudyPlan
         from swingml.tuning.stages import spec
@@ -543,6 +543,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
             tuned = json.loads(_probe_file(run, "tune-study").read_text())
             variant = Variant.from_id(tuned["variant"])
             result = train_task(
+                load_events,
                 str(run),
                 variant.main_id,
                 variant.id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,9 +20,10 @@ import pandas as pd
 
 from swingml.config import Config
 from swingml.modeling.cv import folds_report
-from swingml.modeling.rows import Events, VariantRows
+from swingml.modeling.rows import VariantRows
 from swingml.targets.grid import Variant
 from swingml.training.model import TrainSettings
+from swingml.training.tasks import EventLoader
 from swingml.tuning.driver import CvPlan, StudyPlan, StudyResult, make_folds, run_study, screen_all
 from swingml.tuning.stages import StageSpec
 
@@ -62,10 +63,6 @@ STUDY_COLUMNS = (
     "spent_s",
 )
 """One row per study: ``tuning/stage<N>/results.parquet``."""
-
-EventLoader = Callable[[str, Variant, tuple[str, ...], pd.Timestamp, int], Events]
-"""``(run root, variant, features, hold-out cutoff, horizon) -> Events``: how a task reads a
-variant's rows (``swingml.workflow.loading.load_events``)."""
 
 
 def train_settings(config: Config, stage: StageSpec) -> TrainSettings:
