@@ -11,43 +11,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
-from pandas.errors import Pandas4Warning
 
-from swingml.config import Config, GridConfig, TargetsConfig
 from swingml.errors import BadInputError
 from swingml.io import parted
 from swingml.io.store import (
     RunStore,
-    atomic_path,
     file_fingerprint,
     write_json_atomic,
     write_parquet_atomic,
 )
 from swingml.orchestration import Task, TaskResult
-from swingml.targets.grid import variants
-from swingml.targets.table import SUMMARY_COLUMNS, build_symbol_targets
+from swingml.targets.checks import check_candle_rows, details
+from swingml.targets.table import SUMMARY_COLUMNS
+from swingml.targets.tasks import build_symbol_file
 from swingml.workflow.loading import candles_file
 from swingml.workflow.pipeline import StageContext
 from swingml.workflow.runner import Plan, Stage
 
 FORMAT_VERSION = 1
 """Bump when the table layout or the event/label rules change: stored targets are then rebuilt."""
-
-ROW_GROUP_ROWS = 65_536
-"""Rows per Parquet row group: small enough that reading one variant skips most of the file."""
-
-MAX_LISTED = 50
-"""At most this many zero-event variant ids are listed in ``summary.json`` (all are counted)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,7 @@ def _reuse(ctx: StageContext, key: str) -> dict[str, Any] | None:
         return None
     ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
     summary = pd.read_parquet(ctx.store.dataset("targets_summary"))
-    return _details(ctx.config, summary, True)
+    return details(ctx.config, summary, True)
 
 
 def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
@@ -117,33 +106,11 @@ def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> 
     summary = pd.concat(frames, ignore_index=True)
     write_parquet_atomic(store.dataset("targets_summary"), summary)
     write_json_atomic(store.dataset("targets_meta"), {**planned.wanted, "targets": target_prints})
-    return _details(ctx.config, summary, False)
+    return details(ctx.config, summary, False)
 
 
 STAGE = Stage("targets", plan=_plan, finish=_finish, key=_key, reuse=_reuse, whole=True)
 """Build (or reuse) the target store of every symbol and report the grid and class balance."""
-
-
-def build_symbol_file(
-    candles_path: str, targets_path: str, symbol: str, targets: TargetsConfig, grid: GridConfig
-) -> dict[str, Any]:
-    """Task body: one symbol's candles → its target table (atomic write) + per-variant summary."""
-    candles = parted.read_frame(Path(candles_path), ["timestamp", "high", "low", "close"])
-    built = build_symbol_targets(symbol, candles, targets, grid)
-    target = Path(targets_path)
-    with warnings.catch_warnings():
-        # pyarrow's pandas bridge reads Series.values of the tz-aware timestamp (pandas 3.1
-        # deprecation inside pyarrow, not here); the stored column keeps its UTC time zone.
-        warnings.simplefilter("ignore", Pandas4Warning)
-        table = pa.Table.from_pandas(built.frame, preserve_index=False)
-    with atomic_path(target) as tmp:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
-    return {
-        "fingerprint": file_fingerprint(target),
-        "rows": len(built.frame),
-        "events": int(built.summary["events"].sum() // max(len(grid.k), 1)),
-        "summary": built.summary.to_dict(orient="records"),
-    }
 
 
 def _task_key(symbol: str, candles_print: str, config_hash: str) -> str:
@@ -171,53 +138,5 @@ def _checked_candles(store: RunStore, symbol: str) -> str:
             f"cannot read timestamp/high/low/close: {exc}",
             "rebuild the candles with `swingml data prepare`",
         ) from None
-    _check_rows(path, candles)
+    check_candle_rows(path, candles)
     return parted.fingerprint(path)
-
-
-def _check_rows(path: Path, candles: pd.DataFrame) -> None:
-    if not pd.api.types.is_datetime64_any_dtype(candles["timestamp"]):
-        raise BadInputError(str(path), "column timestamp is not a datetime", "rebuild the candles")
-    stamps = candles["timestamp"].to_numpy(dtype="datetime64[ns]")
-    bad = np.flatnonzero(stamps[1:] <= stamps[:-1])
-    if len(bad):
-        row = int(bad[0]) + 1
-        raise BadInputError(
-            f"{path} row {row}",
-            "timestamps must be strictly increasing",
-            "rebuild the candles with `swingml data prepare`",
-        )
-    prices = candles[["high", "low", "close"]].to_numpy(dtype=np.float64)
-    broken = ~np.isfinite(prices).all(axis=1) | (prices <= 0).any(axis=1)
-    broken |= prices[:, 0] < prices[:, 1]
-    if broken.any():
-        row = int(np.flatnonzero(broken)[0])
-        raise BadInputError(
-            f"{path} row {row}",
-            "high, low and close must be finite and > 0, with high >= low",
-            "rebuild the candles with `swingml data prepare`",
-        )
-
-
-def _details(config: Config, summary: pd.DataFrame, reused: bool) -> dict[str, Any]:
-    """The stage's keys in ``summary.json``: grid size, events and class balance."""
-    grid = config.grid
-    per_symbol = summary.groupby("symbol", sort=False)
-    n_k = max(len(grid.k), 1)
-    classes = {str(c): int(summary[f"class_{c}"].sum()) for c in range(3)}
-    known = sum(classes.values())
-    empty = summary.loc[summary["events"] == 0, "variant"].tolist()
-    return {
-        "reused": reused,
-        "grid_size": len(variants(config)),
-        "variants_per_window_and_symbol": len(grid.kinds) * len(grid.s) * len(grid.k),
-        "symbols": list(config.data.symbols),
-        "windows": list(grid.windows),
-        "events": {str(s): int(g["events"].sum() // n_k) for s, g in per_symbol},
-        "rows": {str(s): int(g["events"].sum()) for s, g in per_symbol},
-        "class_counts": classes,
-        "class_balance": {c: round(n / known, 4) if known else 0.0 for c, n in classes.items()},
-        "unknown_labels": int(summary["unknown"].sum()),
-        "zero_event_variants": len(empty),
-        "zero_event_variant_ids": empty[:MAX_LISTED],
-    }
