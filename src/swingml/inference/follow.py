@@ -18,6 +18,9 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
+from swingml.config import InferenceConfig
+from swingml.config.learning import RetrainConfig
+
 
 def next_wake(now_s: float, interval_s: int, delay_s: float) -> float:
     """The next bar close after ``now_s`` plus ``delay_s`` (epoch seconds)."""
@@ -28,13 +31,16 @@ def next_wake(now_s: float, interval_s: int, delay_s: float) -> float:
 def follow_loop(
     cycle: Callable[[], None],
     interval_s: int,
-    delay_s: float,
-    poll_s: float | None,
-    max_cycles: int | None,
+    section: InferenceConfig,
     console: Console,
     clock: Callable[[], float] = time.time,
 ) -> int:
-    """Run ``cycle`` now and then at each wake-up until stopped; return the cycles run."""
+    """Run ``cycle`` now and then at each wake-up until stopped; return the cycles run.
+
+    A wake-up is ``inference.follow_delay_s`` after each bar close, or every
+    ``inference.poll_s`` when set; ``inference.max_cycles`` stops the loop after that many.
+    """
+    delay_s, poll_s, max_cycles = section.follow_delay_s, section.poll_s, section.max_cycles
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -71,3 +77,13 @@ def retrain_due(stages: Mapping[str, Mapping[str, Any]], every: str, now: dateti
         if stages.get(name, {}).get("finished_at")
     ]
     return not finished or now - max(finished) >= pd.Timedelta(every).to_pytimedelta()
+
+
+def retrain_reason(
+    stages: Mapping[str, Mapping[str, Any]], section: RetrainConfig, alert: bool, now: datetime
+) -> str | None:
+    """Why a ``--follow`` cycle retrains now (``retrain.on_drift`` with a drift ``alert``, or
+    ``retrain.every`` passed since the last (re)train), or None when it does not."""
+    if not (retrain_due(stages, section.every, now) or (section.on_drift and alert)):
+        return None
+    return "drift alert" if section.on_drift and alert else f"every {section.every}"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from swingml.modeling.splits import holdout_cutoff
 from swingml.monitoring.drift import QUANTILES, ColumnReference, summarise
 
 STAT = "stat"
@@ -47,3 +48,14 @@ def read_reference(table: pd.DataFrame) -> dict[str, ColumnReference]:
             v[:QUANTILES], v[QUANTILES : QUANTILES + bins - 1], v[QUANTILES + bins - 1 :]
         )
     return out
+
+
+def development_tail(
+    events: pd.DataFrame, stamps: np.ndarray, holdout_fraction: float, rows: int
+) -> pd.DataFrame:
+    """The last ``rows`` of ``events`` before the hold-out of a store whose bars are ``stamps``
+    (ms): the rows a champion's reference describes."""
+    first = pd.Timestamp(int(stamps[0]), unit="ms", tz="UTC")
+    last = pd.Timestamp(int(stamps[-1]), unit="ms", tz="UTC")
+    cutoff = holdout_cutoff(first, last, holdout_fraction)
+    return events[events["timestamp"] < cutoff].tail(rows)

@@ -6,7 +6,8 @@ import time
 
 from swingml.features.matrix import read_metadata
 from swingml.inference.champions import ChampionCache
-from swingml.workflow.monitoring_service import figures_of, holdout_ap, operational_figures, publish
+from swingml.monitoring.state import operational_figures
+from swingml.workflow.monitoring_service import figures_of, holdout_ap, publish
 from swingml.workflow.pipeline import StageContext, StageOutcome
 from swingml.workflow.serving import open_registry
 

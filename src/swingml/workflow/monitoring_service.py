@@ -23,20 +23,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from prometheus_client import push_to_gateway, write_to_textfile
 from prometheus_client.exposition import basic_auth_handler, default_handler
 
 from swingml.config import Config
 from swingml.features.matrix import load_matrix, symbol_timestamps
 from swingml.inference.champions import Champion, ChampionCache
-from swingml.inference.live import variant_events
 from swingml.inference.store import PROBA, PredictionStore, stamps_ms
 from swingml.io import parted
 from swingml.io.store import RunStore, read_json, write_json_atomic, write_parquet_atomic
-from swingml.modeling.splits import holdout_cutoff
-from swingml.monitoring.assess import RANK, ModelFigures, assess
+from swingml.monitoring.assess import ModelFigures, assess
 from swingml.monitoring.drift import ColumnReference
-from swingml.monitoring.reference import build_reference, read_reference
+from swingml.monitoring.live_rows import drift_window, labels_now, stored_labels, unresolved
+from swingml.monitoring.prometheus import metrics_registry
+from swingml.monitoring.reference import build_reference, development_tail, read_reference
+from swingml.monitoring.state import history_rows, latest_state, operational_figures
 from swingml.training.model import predict
 from swingml.workflow.loading import load_variant
 from swingml.workflow.pipeline import StageContext
@@ -58,10 +59,8 @@ def reference_tables(
         return pd.read_parquet(fpath), pd.read_parquet(ppath)
     events = load_variant(store, champion.variant)
     stamps = symbol_timestamps(store.features_dir(), champion.variant.symbol)
-    first = pd.Timestamp(int(stamps[0]), unit="ms", tz="UTC")
-    last = pd.Timestamp(int(stamps[-1]), unit="ms", tz="UTC")
-    cutoff = holdout_cutoff(first, last, config.split.holdout_fraction)
-    dev = events[events["timestamp"] < cutoff].tail(config.monitoring.reference_rows)
+    section = config.monitoring
+    dev = development_tail(events, stamps, config.split.holdout_fraction, section.reference_rows)
     matrix = load_matrix(
         store.features_dir(), champion.variant.symbol, champion.features, dev["timestamp"]
     )
@@ -82,17 +81,7 @@ def record_inputs(store: RunStore, inputs: Mapping[str, pd.DataFrame], keep: int
             continue
         path = _dir(store, "inputs", f"{model}.parquet")
         old = pd.read_parquet(path) if path.is_file() else None
-        if old is not None and list(old.columns) == list(rows.columns):
-            merged = pd.concat([old, rows], ignore_index=True)
-        else:  # first rows, or a new version with other inputs: start the window again
-            merged = rows.reset_index(drop=True)
-        key = (
-            merged["version"].astype(str)
-            + "@"
-            + pd.Series(stamps_ms(merged["timestamp"])).astype(str)
-        )
-        merged = merged.loc[~key.duplicated(keep="first").to_numpy()].tail(keep)
-        write_parquet_atomic(path, merged.reset_index(drop=True))
+        write_parquet_atomic(path, drift_window(old, rows, keep))
 
 
 def _read_inputs(store: RunStore, model: str, version: str) -> pd.DataFrame:
@@ -112,25 +101,11 @@ def _labels(
 ) -> pd.Series:
     """The labels of ``rows`` (live predictions) as known now: stored, else from the candles
     (``candles``: the symbol's candles a live cycle holds already; read when None)."""
-    label = rows["label"].astype("Int8").reset_index(drop=True)
-    if len(rows) == 0 or not bool(label.isna().any()):
-        return label
+    if not unresolved(rows):
+        return stored_labels(rows)
     if candles is None:
         candles = parted.read_frame(store.candles_path(champion.variant.symbol))
-    stamps = stamps_ms(candles["timestamp"])
-    first = int(stamps_ms(rows["timestamp"]).min())
-    horizon = champion.horizon(config.targets)
-    back = 8 * (max(champion.variant.w, config.targets.vol_window) + horizon) + 256
-    start = max(int(np.searchsorted(stamps, first)) - back, 0)
-    events = variant_events(
-        candles.iloc[start:].reset_index(drop=True), champion.variant, config.targets
-    )
-    known = pd.Series(
-        events["label"].astype("Int8").to_numpy(), index=stamps_ms(events["timestamp"])
-    )
-    known = known[~known.index.duplicated()]
-    found = known.reindex(stamps_ms(rows["timestamp"]))
-    return label.fillna(pd.Series(found.to_numpy(), dtype="Int8"))
+    return labels_now(rows, candles, champion, config.targets)
 
 
 References = dict[tuple[str, str], tuple[dict[str, ColumnReference], dict[str, ColumnReference]]]
@@ -196,38 +171,6 @@ def holdout_ap(cache: ChampionCache, name: str) -> float | None:
         return None
 
 
-def _status(models: Mapping[str, Mapping[str, Any]], operational: Mapping[str, Any]) -> str:
-    worst = max((RANK.get(str(m.get("status")), 0) for m in models.values()), default=0)
-    if operational.get("stalled_symbols") or operational.get("stale_champions"):
-        worst = 2
-    return ("ok", "warn", "alert")[worst]
-
-
-def _history_rows(
-    now: pd.Timestamp, models: Mapping[str, ModelFigures], operational: Mapping[str, Any]
-) -> pd.DataFrame:
-    rows: list[tuple[str, str, str, str, float]] = []
-    for name, fig in models.items():
-        s = fig.summary()
-        for metric in ("rows", "max_feature_psi", "max_feature_ks", "realised_macro_ap"):
-            if s[metric] is not None:
-                rows.append((name, fig.version, metric, "", float(s[metric])))
-        rows.append((name, fig.version, "features_alert", "", float(len(fig.features_alert))))
-        for p, v in fig.prediction_psi.items():
-            rows.append((name, fig.version, "prediction_psi", p, v))
-        for f in fig.features_warn + fig.features_alert:
-            rows.append((name, fig.version, "feature_psi", f, fig.feature_psi[f]))
-            rows.append((name, fig.version, "feature_ks", f, fig.feature_ks[f]))
-    for symbol, behind in operational.get("bars_behind", {}).items():
-        rows.append(("", "", "bars_behind", symbol, float(behind)))
-    for key in ("cycle_s", "failures", "new_bars"):
-        if operational.get(key) is not None:
-            rows.append(("", "", key, "", float(operational[key])))
-    frame = pd.DataFrame(rows, columns=["model", "version", "metric", "name", "value"])
-    frame.insert(0, "time", now)
-    return frame
-
-
 def _append_history(store: RunStore, frame: pd.DataFrame, now: pd.Timestamp) -> None:
     path = _dir(store, "history", f"{now.strftime('%Y-%m-%d')}.parquet")
     if path.is_file():
@@ -238,51 +181,10 @@ def _append_history(store: RunStore, frame: pd.DataFrame, now: pd.Timestamp) -> 
 def _prometheus(
     config: Config, store: RunStore, latest: Mapping[str, Any]
 ) -> tuple[Path, str | None]:
+    """Write the gauges to the textfile and push them when a gateway is set; a push error."""
     path = Path(config.monitoring.prometheus_textfile or _dir(store, "metrics.prom"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    reg = CollectorRegistry()
-    status = Gauge("swingml_monitor_status", "0 ok, 1 warn, 2 alert", registry=reg)
-    status.set(RANK[str(latest["status"])])
-    gauges = {
-        k: Gauge(f"swingml_{k}", h, ["model"], registry=reg)
-        for k, h in (
-            ("max_feature_psi", "largest feature PSI vs the training reference"),
-            ("max_feature_ks", "largest feature KS statistic vs the training reference"),
-            ("realised_macro_ap", "macro AP of resolved live predictions"),
-            ("holdout_macro_ap", "macro AP of the champion on the hold-out"),
-            ("rows", "live rows in the drift window"),
-        )
-    }
-    alerting = Gauge(
-        "swingml_features_alerting", "features at alert level", ["model"], registry=reg
-    )
-    pred = Gauge("swingml_prediction_psi", "class probability PSI", ["model", "cls"], registry=reg)
-    share = Gauge(
-        "swingml_predicted_class_share", "share of predicted class", ["model", "cls"], registry=reg
-    )
-    stale = Gauge("swingml_champion_stale", "1 when the champion is stale", ["model"], registry=reg)
-    for name, m in latest["models"].items():
-        for k, g in gauges.items():
-            if m.get(k) is not None:
-                g.labels(name).set(float(m[k]))
-        alerting.labels(name).set(len(m.get("features_alert", [])))
-        for p, v in (m.get("prediction_psi") or {}).items():
-            pred.labels(name, p).set(v)
-        for p, v in (m.get("class_share") or {}).items():
-            share.labels(name, p).set(v)
-    op = latest.get("operational", {})
-    for name, item in op.get("champions", {}).items():
-        stale.labels(name).set(1.0 if item.get("stale") else 0.0)
-    behind = Gauge("swingml_bars_behind", "bars a symbol lags the leader", ["symbol"], registry=reg)
-    for symbol, value in op.get("bars_behind", {}).items():
-        behind.labels(symbol).set(value)
-    for key, help_text in (
-        ("cycle_s", "latest live cycle latency (s)"),
-        ("failures", "failed live cycles since the service started"),
-        ("new_bars", "bars appended by the latest cycle"),
-    ):
-        if op.get(key) is not None:
-            Gauge(f"swingml_live_{key}", help_text, registry=reg).set(float(op[key]))
+    reg = metrics_registry(latest)
     write_to_textfile(str(path), reg)
     url = config.monitoring.pushgateway_url
     if url is None:
@@ -326,42 +228,21 @@ def publish(
     store = ctx.store
     latest_path = _dir(store, "latest.json")
     old = read_json(latest_path) if latest_path.is_file() else {}
-    models: dict[str, Any] = {
-        k: v for k, v in old.get("models", {}).items() if k in keep and k not in figures
-    }
-    models.update({k: f.summary() for k, f in figures.items()})
     now = pd.Timestamp.now(tz="UTC")
-    latest: dict[str, Any] = {
-        "time": now.isoformat(),
-        "models": dict(sorted(models.items())),
-        "operational": dict(operational),
-    }
-    latest["status"] = _status(models, operational)
+    latest = latest_state(now, old, figures, operational, keep)
     write_json_atomic(latest_path, latest)
-    _append_history(store, _history_rows(now, figures, operational), now)
+    _append_history(store, history_rows(now, figures, operational), now)
     prom, push_error = _prometheus(ctx.config, store, latest)
     if push_error:
         ctx.console.print(f"[yellow]warning[/yellow]: push gateway: {push_error}")
     return {
         "health": latest["status"],
         "models_assessed": len(figures),
-        "alerting": sorted(k for k, v in models.items() if v.get("status") == "alert"),
+        "alerting": sorted(k for k, v in latest["models"].items() if v.get("status") == "alert"),
         "latest": str(latest_path),
         "prometheus": str(prom),
         "pushgateway": ctx.config.monitoring.pushgateway_url,
         "push_error": push_error,
-    }
-
-
-def operational_figures(details: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "cycle_s": details.get("cycle_s"),
-        "failures": details.get("failures"),
-        "new_bars": details.get("new_bars"),
-        "bars_behind": {s: e["bars_behind"] for s, e in details.get("symbols", {}).items()},
-        "stalled_symbols": details.get("stalled_symbols", []),
-        "stale_champions": details.get("stale_champions", []),
-        "champions": details.get("champions", {}),
     }
 
 
