@@ -315,11 +315,22 @@ SPEED_OPTIONS: dict[str, dict[str, Any]] = {
         "early_stopping": 10,
     },
     "max_bin 31": {"max_bin": 31},
+    "bins matched to rows": {"bins": "rows"},
+    "bins matched to rows + GOSS": {
+        "bins": "rows",
+        "data_sample_strategy": "goss",
+        "bagging_freq": 0,
+    },
 }
 """LightGBM settings that keep the seed's method (a shallow model ranked by gain), tried one by one.
 
-``num_rounds``/``early_stopping``/``max_bin`` are selection config keys; the rest are parameters.
+``num_rounds``/``early_stopping``/``max_bin``/``bins`` are selection config keys; the rest are
+parameters. ``bins: rows`` screens each variant on a Dataset built for its own rows
+(``selection.row_bins``), one per distinct row set, its build counted in the wall of the variant
+that needed it first.
 """
+
+CONFIG_KEYS = ("num_rounds", "early_stopping", "max_bin", "bins")
 
 
 def speed_options(state: dict[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
@@ -332,8 +343,13 @@ def speed_options(state: dict[str, Any], names: list[str]) -> dict[str, dict[str
     parents: dict[int, Any] = {}
     for name in names:
         extra = dict(SPEED_OPTIONS[name])
-        keys = {k: extra.pop(k) for k in ("num_rounds", "early_stopping", "max_bin") if k in extra}
+        keys = {k: extra.pop(k) for k in CONFIG_KEYS if k in extra}
         cfg = base_cfg.model_copy(update=keys)
+        params = {**screening.train_params(cfg, 1, seed), **extra}
+        if cfg.bins == "rows":
+            out[name] = _rows_option(state, cfg, params, seed)
+            print(json.dumps({"option": name, "wall_s": out[name]["wall_s"]}), flush=True)
+            continue
         if cfg.max_bin not in parents:
             codes = state["codes"]
             if cfg.max_bin != base_cfg.max_bin:
@@ -343,7 +359,6 @@ def speed_options(state: dict[str, Any], names: list[str]) -> dict[str, dict[str
             parents[cfg.max_bin] = screening.binned_dataset(
                 codes, state["columns"], screening.dataset_params(cfg, 1, seed)
             )
-        params = {**screening.train_params(cfg, 1, seed), **extra}
         ranks, walls, rounds = {}, [], []
         for variant_id, (train, valid) in state["rows"].items():
             result = screening.screen_variant(parents[cfg.max_bin], train, valid, params, cfg)
@@ -353,6 +368,37 @@ def speed_options(state: dict[str, Any], names: list[str]) -> dict[str, dict[str
         out[name] = {"wall_s": sum(walls), "rounds": statistics.median(rounds), "ranks": ranks}
         print(json.dumps({"option": name, "wall_s": sum(walls)}), flush=True)
     return out
+
+
+def _rows_option(
+    state: dict[str, Any], cfg: Any, params: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """``speed_options`` for ``bins: rows``: the same variants on Datasets built for their rows
+    from the same codes (packed as the binning task saves them), one per distinct row set."""
+    from swingml.selection import row_bins, screening
+
+    if cfg.max_bin != state["config"].selection.max_bin:
+        raise ValueError("bins matched to rows coarsens the state's codes: keep max_bin")
+    datasets = row_bins.RowDatasets(
+        row_bins.packed(state["codes"]),
+        state["columns"],
+        screening.dataset_params(cfg, 1, seed),
+        cfg.max_bin,
+    )
+    for train, valid in state["rows"].values():
+        datasets.expect(train[0], valid[0])
+    ranks, walls, rounds = {}, [], []
+    for variant_id, (train, valid) in state["rows"].items():
+        result, _ = row_bins.screen_rows(datasets, train, valid, params, cfg)
+        walls.append(result.wall_s)
+        rounds.append(result.best_iteration)
+        ranks[variant_id] = screening.rank_features(state["columns"], result.gains, cfg.top_k)
+    return {
+        "wall_s": sum(walls),
+        "rounds": statistics.median(rounds),
+        "ranks": ranks,
+        "built": datasets.built,
+    }
 
 
 def _final(ranks: dict[str, list[tuple[str, float]]], size: int) -> list[str]:
@@ -392,7 +438,9 @@ def render_options(
         f"{len(ids)} real variants ({symbol}, windows "
         f"{sorted({v.split('/')[1] for v in ids})}), {len(state['columns']):,} prep-kept features "
         f"(small profile), {statistics.median(state['train_sizes']):,.0f} training events "
-        "median; one thread, the shared binned Dataset, each option on the same variants. "
+        "median; one thread, the shared binned Dataset (bins matched to rows: a Dataset per "
+        "distinct row set, its build in the first variant's wall), each option on the same "
+        "variants. "
         f"Final set: the stage's aggregate of these variants cut to {final_size}; agreement is "
         "the share of today's final set (or of a variant's top-k, median over variants) that "
         "the option also picks. The noise floor is today's method under another seed (bagging "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from swingml.config._model import Section
 
@@ -33,6 +33,13 @@ class SelectionConfig(Section):
     ``sampling`` (bagging 0.8 every 5 rounds, or GOSS) and ``feature_fraction`` (columns per
     tree) trade screening time against the ranking's noise (docs/benchmarks/prep_selection.md);
     ``seed`` (null: ``run.seed``) re-draws selection's sampling alone, to measure that noise.
+
+    ``bins``: ``shared`` screens every variant of a symbol on subsets of one Dataset binned on
+    the union of their rows; ``rows`` builds each variant's own Dataset from the symbol's saved
+    quantile codes on its rows, coarsened to about one code per 20 training rows, with features
+    that cannot split on those rows dropped (``swingml.selection.row_bins``): less split search
+    for small variants. ``bins`` appears in the section's dump (so in every key hashing it) only
+    when it is not ``shared``: runs keyed before the option existed stay current.
     """
 
     max_events: int = Field(default=25_000, ge=100)
@@ -51,6 +58,15 @@ class SelectionConfig(Section):
     sampling: Literal["bagging", "goss"] = "bagging"
     feature_fraction: float = Field(default=1.0, gt=0.0, le=1.0)
     seed: int | None = None
+    bins: Literal["shared", "rows"] = "shared"
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The section's fields, ``bins`` left out while it is ``shared`` (its default)."""
+        data: dict[str, Any] = handler(self)
+        if self.bins == "shared":
+            data.pop("bins", None)
+        return data
 
 
 class TuningConfig(Section):

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-Format = Literal["parquet", "json", "text", "journal", "sqlite", "lightgbm"]
+Format = Literal["parquet", "json", "text", "journal", "sqlite", "lightgbm", "npy"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ _DATASETS = (
         key=Record(("key",), carrier="select_binned_meta"),
     ),
     Dataset("select_binned_meta", "selection/work/{symbol}/binned.json", "json", "select"),
+    Dataset("select_codes", "selection/work/{symbol}/codes.npy", "npy", "select"),
     Dataset("select_variant", "selection/variants/{slug}.json", "json", "select", _KEY),
     Dataset("select_rankings", "selection/rankings.parquet", "parquet", "select"),
     Dataset("select_report", "selection/report.json", "json", "select"),

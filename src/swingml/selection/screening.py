@@ -15,6 +15,9 @@ the same feature rows, so it is done once per symbol:
    ``construct()`` on each BEFORE ``set_label()`` (a subset constructed later copies its
    parent's labels over the ones set on it: LightGBM issue #5067) and checks that the labels
    LightGBM holds are the variant's own, then trains and ranks by total gain.
+
+That is ``selection.bins: shared``, the default; ``bins: rows`` builds a Dataset for each
+variant's own rows from the same codes instead (``row_bins``).
 """
 
 from __future__ import annotations
@@ -211,11 +214,16 @@ def labelled_subset(
     before ``construct()``. The labels LightGBM ends up holding are checked against ``labels``.
     """
     subset = parent.subset(np.asarray(rows, dtype=np.int32).tolist()).construct()
-    subset.set_label(np.asarray(labels, dtype=np.float32))
-    held = subset.get_field("label")
+    return hold_labels(subset, labels)
+
+
+def hold_labels(dataset: lgb.Dataset, labels: npt.NDArray[Any]) -> lgb.Dataset:
+    """Set ``labels`` on the constructed ``dataset`` and check that LightGBM holds them."""
+    dataset.set_label(np.asarray(labels, dtype=np.float32))
+    held = dataset.get_field("label")
     if held is None or not np.array_equal(np.asarray(held), np.asarray(labels, dtype=np.float32)):
-        raise RuntimeError("LightGBM does not hold the variant's labels for this subset")
-    return subset
+        raise RuntimeError("LightGBM does not hold the variant's labels for this Dataset")
+    return dataset
 
 
 def screen_variant(
@@ -233,6 +241,15 @@ def screen_variant(
     start = time.perf_counter()
     train_set = labelled_subset(parent, *train)
     valid_set = labelled_subset(parent, *valid)
+    gains, best, train_s = fit(train_set, valid_set, params, config)
+    return Screen(gains, best, len(train[0]), len(valid[0]), train_s, time.perf_counter() - start)
+
+
+def fit(
+    train_set: lgb.Dataset, valid_set: lgb.Dataset, params: dict[str, Any], config: SelectionConfig
+) -> tuple[npt.NDArray[np.float64], int, float]:
+    """The shallow model on labelled Datasets: total gain per feature at the best iteration, that
+    iteration and the seconds ``lgb.train`` took."""
     fit_start = time.perf_counter()
     booster = lgb.train(
         params,
@@ -246,7 +263,7 @@ def screen_variant(
     train_s = time.perf_counter() - fit_start
     gains = np.asarray(booster.feature_importance("gain"), dtype=np.float64)
     best = int(booster.best_iteration or booster.current_iteration())
-    return Screen(gains, best, len(train[0]), len(valid[0]), train_s, time.perf_counter() - start)
+    return gains, best, train_s
 
 
 def rank_features(

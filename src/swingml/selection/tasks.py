@@ -5,10 +5,15 @@ and saves the binned LightGBM Dataset with ``save_binary``; ``screen_chunk`` loa
 each variant it is given on ``subset()``s, writing ``selection/variants/<slug>.json`` per variant,
 so a killed run resumes per variant. Both take plain, picklable arguments: the stage (in
 ``swingml.stages``) builds the tasks and their keys.
+
+With ``selection.bins: rows`` the binning task also saves the quantile codes (``select_codes``,
+uint8, features x union rows) and ``screen_chunk`` screens each variant on Datasets built for its
+own rows from them (``row_bins``), once per distinct row set of the task.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ import pandas as pd
 
 from swingml.config import SelectionConfig
 from swingml.io.store import RunStore, atomic_path, read_json, write_json_atomic
-from swingml.selection import screening
+from swingml.selection import row_bins, screening
 
 CODE_BLOCK = 512
 """Features quantised per feature-store read in a binning task."""
@@ -73,7 +78,25 @@ def binned(store: RunStore, symbol: str, bin_key: str) -> dict[str, Any] | None:
     reused), else None."""
     if not store.is_current("select_binned", bin_key, symbol=symbol):
         return None
-    return dict(read_json(work_path(store, symbol, "select_binned_meta")), reused=True)
+    stats = read_json(work_path(store, symbol, "select_binned_meta"))
+    if stats.get("bins") == "rows" and not work_path(store, symbol, "select_codes").is_file():
+        return None
+    return dict(stats, reused=True)
+
+
+@contextlib.contextmanager
+def _saved_codes(
+    store: RunStore, symbol: str, shape: tuple[int, int], wanted: bool
+) -> Iterator[npt.NDArray[np.uint8] | None]:
+    """A writable uint8 memory map that becomes ``select_codes`` when the block ends; None (and
+    no file) when not ``wanted``."""
+    if not wanted:
+        yield None
+        return
+    with atomic_path(work_path(store, symbol, "select_codes")) as tmp:
+        codes = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        yield codes
+        codes.flush()
 
 
 def bin_symbol(
@@ -81,14 +104,19 @@ def bin_symbol(
 ) -> dict[str, Any]:
     """Quantise the symbol's features on its union rows and save the binned Dataset once.
 
-    One ``CODE_BLOCK`` of features is read, quantised and binned at a time.
+    One ``CODE_BLOCK`` of features is read, quantised and binned at a time. With
+    ``selection.bins: rows`` the codes are saved too (``select_codes``).
     """
     start = time.perf_counter()
     store, symbol, config = RunStore(job.root), job.symbol, job.config
     stamps = pd.read_parquet(work_path(store, symbol, "select_rows"))["timestamp"]
     quantise_s = 0.0
+    rows = config.bins == "rows"
+    saving = _saved_codes(store, symbol, (len(columns), len(stamps)), rows)
 
-    def blocks() -> Iterator[tuple[npt.NDArray[np.float32], list[str]]]:
+    def blocks(
+        saved: npt.NDArray[np.uint8] | None,
+    ) -> Iterator[tuple[npt.NDArray[np.float32], list[str]]]:
         nonlocal quantise_s
         for first in range(0, len(columns), CODE_BLOCK):
             began = time.perf_counter()
@@ -103,11 +131,14 @@ def bin_symbol(
             codes = screening.quantile_codes(
                 values, config.max_bin - 1, config.bin_construct_sample_cnt
             )
+            if saved is not None:
+                saved[first : first + len(chunk)] = row_bins.packed(codes)
             quantise_s += time.perf_counter() - began
             yield codes, chunk
 
     params = screening.dataset_params(config, job.threads, job.seed)
-    dataset = screening.binned_blocks(blocks(), params)
+    with saving as saved:
+        dataset = screening.binned_blocks(blocks(saved), params)
     with atomic_path(work_path(store, symbol, "select_binned")) as tmp:
         tmp.unlink()  # LightGBM will not save a binary over an existing (empty) file
         dataset.save_binary(str(tmp))
@@ -119,6 +150,8 @@ def bin_symbol(
         "quantise_s": round(quantise_s, 3),
         "wall_s": round(time.perf_counter() - start, 3),
     }
+    if rows:  # with "shared" the file stays as it always was
+        stats.update(bins="rows", columns=list(columns))
     write_json_atomic(work_path(store, symbol, "select_binned_meta"), stats)
     return stats
 
@@ -128,50 +161,87 @@ def screen_chunk(job: SymbolJob, variants: tuple[VariantJob, ...]) -> list[dict[
 
     A variant whose file already carries its key is read back, not re-trained.
     """
-    store, config = RunStore(job.root), job.config
-    parent: lgb.Dataset | None = None
-    names: list[str] = []
+    store = RunStore(job.root)
     events = pd.read_parquet(
         work_path(store, job.symbol, "select_events"),
         filters=[("variant", "in", [v.id for v in variants])],
     )
-    params = screening.train_params(config, job.threads, job.seed)
+    todo = {v.id for v in variants if not is_screened(store, v)}
+    screen = _screener(store, job, events, todo) if todo else None
     out: list[dict[str, Any]] = []
     for variant in variants:
         path = variant_path(store, variant.slug)
-        if is_screened(store, variant):
+        if screen is None or variant.id not in todo:
             out.append(_brief(read_json(path), reused=True))
             continue
-        if parent is None:
-            parent = lgb.Dataset(
-                str(work_path(store, job.symbol, "select_binned")),
-                params=screening.dataset_params(config, job.threads, job.seed),
-            ).construct()
-            names = list(parent.get_feature_name())
-        payload = _screen(parent, names, events[events["variant"] == variant.id], params, config)
-        payload = {"key": variant.key, "variant": variant.id, "status": "ok", **payload}
+        payload = {"key": variant.key, "variant": variant.id, "status": "ok", **screen(variant.id)}
         write_json_atomic(path, payload)
         out.append(_brief(payload, reused=False))
     return out
 
 
-def _screen(
-    parent: lgb.Dataset,
-    names: Sequence[str],
-    mine: pd.DataFrame,
-    params: dict[str, Any],
-    config: SelectionConfig,
-) -> dict[str, Any]:
-    """One variant's screening figures and ranking, from its rows of the events table."""
+Parts = tuple[row_bins.Rows, row_bins.Rows]
+"""A variant's (train, valid) rows and labels."""
+
+
+def _screener(
+    store: RunStore, job: SymbolJob, events: pd.DataFrame, todo: set[str]
+) -> Callable[[str], dict[str, Any]]:
+    """Screens one variant of ``todo`` by id: its figures and ranking, on subsets of the symbol's
+    binned Dataset (``bins: shared``) or on Datasets built for its rows (``bins: rows``)."""
+    config = job.config
+    params = screening.train_params(config, job.threads, job.seed)
+    parts = {v: _parts(events[events["variant"] == v]) for v in sorted(todo)}
+    if config.bins == "rows":
+        return _rows_screener(store, job, parts, params)
+    parent = lgb.Dataset(
+        str(work_path(store, job.symbol, "select_binned")),
+        params=screening.dataset_params(config, job.threads, job.seed),
+    ).construct()
+    names = list(parent.get_feature_name())
+
+    def screen(variant: str) -> dict[str, Any]:
+        result = screening.screen_variant(parent, *parts[variant], params, config)
+        return _figures(result, names, config)
+
+    return screen
+
+
+def _rows_screener(
+    store: RunStore, job: SymbolJob, parts: Mapping[str, Parts], params: dict[str, Any]
+) -> Callable[[str], dict[str, Any]]:
+    """``_screener`` with ``bins: rows``: one Dataset pair per distinct row set of the task, from
+    the memory-mapped codes; the figures name the binning, the codes and the features used."""
+    config = job.config
+    names = read_json(work_path(store, job.symbol, "select_binned_meta"))["columns"]
+    codes = np.load(work_path(store, job.symbol, "select_codes"), mmap_mode="r")
+    base = screening.dataset_params(config, job.threads, job.seed)
+    datasets = row_bins.RowDatasets(codes, names, base, config.max_bin, CODE_BLOCK)
+    for train, valid in parts.values():
+        datasets.expect(train[0], valid[0])
+
+    def screen(variant: str) -> dict[str, Any]:
+        result, pair = row_bins.screen_rows(datasets, *parts[variant], params, config)
+        figures = _figures(result, datasets.names, config)
+        return dict(figures, bins="rows", n_codes=pair.n_codes, features_used=pair.features_used)
+
+    return screen
+
+
+def _parts(mine: pd.DataFrame) -> Parts:
+    """A variant's rows of the events table as (train, valid) (rows, labels)."""
     train = mine[mine["part"] == "train"]
     valid = mine[mine["part"] == "valid"]
-    result = screening.screen_variant(
-        parent,
+    return (
         (train["row"].to_numpy(np.int64), train["label"].to_numpy(np.int64)),
         (valid["row"].to_numpy(np.int64), valid["label"].to_numpy(np.int64)),
-        params,
-        config,
     )
+
+
+def _figures(
+    result: screening.Screen, names: Sequence[str], config: SelectionConfig
+) -> dict[str, Any]:
+    """One variant's screening figures and ranking."""
     return {
         "n_train": result.n_train,
         "n_valid": result.n_valid,
