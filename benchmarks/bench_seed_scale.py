@@ -495,7 +495,7 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
         out = {"variants": briefs, "final_features": final}
     elif part in ("tune-study", "train"):
         from swingml.training.production import production_plan
-        from swingml.training.tasks import train_task
+        from swingml.training.tasks import ModelJob, train_task
         from swingml.tuning import tasks
         from swingml.tuning.driver import StudyPlan
         from swingml.tuning.stages import spec
@@ -543,15 +543,17 @@ def probe_part(part: str, run_dir: str, sets_json: str) -> None:
             tuned = json.loads(_probe_file(run, "tune-study").read_text())
             variant = Variant.from_id(tuned["variant"])
             result = train_task(
-                load_events,
-                str(run),
-                variant.main_id,
-                variant.id,
-                features,
-                dev.cutoff,
-                variant.horizon(config.targets),
-                tuned["params"],
-                production_plan(config, spec(1).early_stopping),
+                ModelJob(
+                    load_events,
+                    str(run),
+                    variant.main_id,
+                    variant.id,
+                    features,
+                    dev.cutoff,
+                    variant.horizon(config.targets),
+                    tuned["params"],
+                    production_plan(config, spec(1).early_stopping),
+                )
             )
             out = {k: v for k, v in result.items() if k not in ("model", "example", "params")}
     else:

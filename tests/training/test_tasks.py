@@ -18,7 +18,8 @@ from swingml.targets.grid import Variant
 from swingml.training.cards import challenger_card, train_card
 from swingml.training.gate import decide, forced
 from swingml.training.holdout import BULKY, holdout_predictions, score_summary, score_table
-from swingml.training.tasks import retrain_task, train_task, walkforward_task
+from swingml.training.tasks import ModelJob, retrain_task, train_task, walkforward_task
+from swingml.workflow.loading import load_events
 from walkforward_history import HORIZON, PLAN, planted_history
 
 VARIANT = "BTCUSDT/w2/high_breakout/s1.0/k1.0"
@@ -38,14 +39,16 @@ def _load(
     return replace(events, dev=dev, holdout=np.asarray(at >= cutoff) & known)
 
 
-def _args(root: str = "unused") -> tuple[Any, ...]:
+def _job(root: str = "unused") -> ModelJob:
     features = planted_history().features
-    return (_load, root, "BTCUSDT-w2-high", VARIANT, features, CUTOFF, HORIZON, PARAMS, PLAN)
+    return ModelJob(
+        _load, root, "BTCUSDT-w2-high", VARIANT, features, CUTOFF, HORIZON, PARAMS, PLAN
+    )
 
 
 @pytest.fixture(scope="module")
 def trained() -> dict[str, Any]:
-    return train_task(*_args())
+    return train_task(_job())
 
 
 def test_train_task_returns_the_evaluated_and_served_models_and_hold_out_rows(
@@ -57,7 +60,8 @@ def test_train_task_returns_the_evaluated_and_served_models_and_hold_out_rows(
     assert pd.Timestamp(str(trained["dev_last_event"])) < CUTOFF
     proba = np.asarray(trained["holdout_proba"])
     assert proba.shape == (trained["holdout_rows"], 3)
-    assert pickle.loads(pickle.dumps(_args()[1:]))  # the task's arguments cross to a worker
+    job = replace(_job(), load=load_events)  # the stages' loader
+    assert pickle.loads(pickle.dumps(job)) == job  # the task's argument crosses to a worker
 
 
 def test_holdout_tables_and_cards_come_from_the_task_results(trained: dict[str, Any]) -> None:
@@ -84,7 +88,7 @@ def test_retrain_task_refits_on_new_events_and_scores_both_on_the_gate_events(
 ) -> None:
     since = "2024-03-25"
     extra = (int(trained["best_iteration"]), str(trained["served_model"]), since, 0.5)
-    item = retrain_task(*_args(), *extra)
+    item = retrain_task(_job(), *extra)
     assert item["new_events"] > 0 and pd.Timestamp(item["last_event"]) > pd.Timestamp(since)
     y = np.asarray(item["y"])
     assert len(y) == item["new_events"] // 2 and np.asarray(item["champion_proba"]).shape[0] == len(
@@ -96,7 +100,7 @@ def test_retrain_task_refits_on_new_events_and_scores_both_on_the_gate_events(
     card = challenger_card(item, "m-1h", tags, "3", ruling, planted_history().features)
     assert card.metrics["holdout_macro_ap"] == 0.5 and "holdout_note" not in card.metrics
     assert card.tags["retrained_from"] == "3" and not card.serve
-    nothing = retrain_task(*_args(), *extra[:2], "2030-01-01", 0.5)
+    nothing = retrain_task(_job(), *extra[:2], "2030-01-01", 0.5)
     assert nothing == {"new_events": 0}
 
 
@@ -106,7 +110,7 @@ def test_walkforward_task_replays_every_cadence_with_the_forward_moves(tmp_path:
     path.parent.mkdir(parents=True, exist_ok=True)
     close = 100 + np.cumsum(np.random.default_rng(0).normal(size=len(history.stamps)))
     pd.DataFrame({"timestamp": history.stamps, "close": close}).to_parquet(path)
-    frame = walkforward_task(*_args(str(tmp_path)), "7D", ("3D",))
+    frame = walkforward_task(_job(str(tmp_path)), "7D", ("3D",))
     assert list(frame["cadence"].unique()) == ["never", "7D", "3D"]
     assert list(frame.columns[:5]) == ["main_id", "variant_id", "cadence", "timestamp", "label"]
     assert bool((frame["timestamp"] >= CUTOFF).all())

@@ -66,7 +66,7 @@ def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
         since = tags.get("trained_last_event") or str(models.inputs.cutoff)
         champions[recipe.main_id] = (name, version, tags)
         rounds = int(best_iteration[recipe.main_id])
-        args = (*models.task_args(recipe), rounds, booster.model_to_string(), since, gate)
+        args = (models.job(recipe), rounds, booster.model_to_string(), since, gate)
         task = models.task_key(retrain_task, recipe, TASK_VERSION, version, since, recipe_hash)
         tasks.append(Task(task, retrain_task, args, label=recipe.main_id))
     return Plan(_Planned(taken, models.inputs.features, registry, champions), tasks)

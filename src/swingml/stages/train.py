@@ -61,7 +61,7 @@ def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
         Task(
             models.task_key(train_task, recipe, TASK_VERSION, REFIT_VERSION, config_hash),
             train_task,
-            models.task_args(recipe),
+            (models.job(recipe),),
             label=recipe.main_id,
         )
         for recipe in models.recipes

@@ -49,7 +49,7 @@ def _plan(ctx: StageContext, key: str | None) -> Plan[ProductionModels]:
         Task(
             models.task_key(walkforward_task, recipe, TASK_VERSION, config_hash),
             walkforward_task,
-            (*models.task_args(recipe), *cadences),
+            (models.job(recipe), *cadences),
             label=recipe.main_id,
         )
         for recipe in models.recipes

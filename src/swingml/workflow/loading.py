@@ -32,6 +32,7 @@ from swingml.orchestration.tasks import task_key
 from swingml.targets.grid import Variant
 from swingml.targets.guard import guard_inputs
 from swingml.training.production import TrainPlan, production_plan
+from swingml.training.tasks import ModelJob
 from swingml.tuning.stages import spec
 
 
@@ -300,11 +301,11 @@ class ProductionModels:
     plan: TrainPlan
     recipes: tuple[Recipe, ...]
 
-    def task_args(self, recipe: Recipe) -> tuple[Any, ...]:
-        """The arguments every training task starts with: the row loader, where, which model,
-        its features, cutoff, horizon, parameters and plan."""
+    def job(self, recipe: Recipe) -> ModelJob:
+        """What every training task starts from: the row loader, where, which model, its
+        features, cutoff, horizon, parameters and plan."""
         inputs = self.inputs
-        return (
+        return ModelJob(
             load_events,
             inputs.root,
             recipe.main_id,
