@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_sizes.py
 
 test: lint
 	bash scripts/install-chromium.sh
