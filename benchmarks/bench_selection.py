@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 from _bench import load_average
-from bench_prep import REAL, ensure_run, machine, write_section
+from bench_prep import DOC, REAL, ensure_run, machine, write_section
+
+TITLE = "# Prep and selection benchmarks"
 
 
 def setup(run: Path, symbol: str, windows: list[int]) -> dict[str, Any]:
@@ -639,7 +641,7 @@ def main() -> None:
             names = list(dict.fromkeys(names if args.options else SPEED_OPTIONS))
             figures = speed_options(state, names)
             text = render_options(state, figures, args.symbol, args.final_size)
-            write_section("bench_selection_options", text)
+            write_section(DOC, "bench_selection_options", text, TITLE)
             return
         figures = {"naive": naive(state), "ours": ours(state)}
         figures["stage"] = through_stage(run, state, args.symbol)
@@ -658,7 +660,7 @@ def main() -> None:
             )
             big = regime(full, args.symbol)
             print(json.dumps(big), flush=True)
-        write_section("bench_selection", render(state, figures, args.symbol, big))
+        write_section(DOC, "bench_selection", render(state, figures, args.symbol, big), TITLE)
 
 
 if __name__ == "__main__":
