@@ -101,7 +101,7 @@ def results_page(copy: Path, source: Path, wall_s: float, title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        f"Run: `{source}` (`swingml walkforward` from "
+        f"Run: `{source.name}` (`swingml walkforward` from "
         f"{summary['start']} to the last event, steps of {summary['every']}; {summary['models']} "
         f"champions; {wall_s:.0f} s on {machine()}). {summary['scope'].capitalize()}.",
         "",
@@ -134,6 +134,7 @@ def results_page(copy: Path, source: Path, wall_s: float, title: str) -> str:
         "|---|---:|---|---:|---:|",
     ]
     never = wide["macro_ap"]["never"]
+    verdicts = []
     for cadence in cadences[1:]:
         delta = (wide["macro_ap"][cadence] - never).to_numpy()
         lo, hi = _bootstrap_mean(delta, seed=1)
@@ -141,7 +142,11 @@ def results_page(copy: Path, source: Path, wall_s: float, title: str) -> str:
             f"| {cadence} | {np.nanmean(delta):+.4f} | {lo:+.4f} to {hi:+.4f} | "
             f"{int((delta > 0).sum())} | {int((delta < 0).sum())} |"
         )
-    lines += ["", "## Per model", ""]
+        verdict = "pays" if lo > 0 else "costs" if hi < 0 else "neither pays nor costs measurably"
+        verdicts.append(
+            f"Refitting every {cadence} {verdict} (90 % interval {lo:+.4f} to {hi:+.4f})."
+        )
+    lines += ["", "  \n".join(verdicts), "", "## Per model", ""]
     head = " | ".join(f"AP {c} | lift {c} (90 %)" for c in cadences)
     lines += [f"| model | events | {head} |", "|---|---:|" + "---:|---|" * len(cadences)]
     for main_id in wide.index:
@@ -162,11 +167,14 @@ def results_page(copy: Path, source: Path, wall_s: float, title: str) -> str:
         "|---|---|---|---:|---:|---:|---:|",
     ]
     names = {0: "neither", 1: "breakout", 2: "reversal"}
-    table = trades.groupby(["cadence", "predicted", "horizon"], sort=False).mean(numeric_only=True)
+    grouped = trades.groupby(["cadence", "predicted", "horizon"], sort=False)
+    table = grouped.mean(numeric_only=True).reindex(cadences, level=0)
     for (cadence, predicted, horizon), row in table.iterrows():
+        trade = "no trade" if int(predicted) == 0 else f"{row['trade_mean']:+.4%}"
+        hit = "-" if int(predicted) == 0 else f"{row['hit_rate']:.3f}"
         lines.append(
             f"| {cadence} | {names[int(predicted)]} | {horizon} | {row['count']:.1f} | "
-            f"{row['move_mean']:+.4%} | {row['trade_mean']:+.4%} | {row['hit_rate']:.3f} |"
+            f"{row['move_mean']:+.4%} | {trade} | {hit} |"
         )
     lines += ["", "Top decile of a class's probability (per model, then averaged):", ""]
     lines += [
