@@ -192,21 +192,29 @@ def test_screening_is_deterministic() -> None:
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
-@pytest.mark.parametrize("options", [{"sampling": "goss"}, {"feature_fraction": 0.5}])
+@pytest.mark.parametrize(
+    ("base", "options"),
+    [
+        ({"sampling": "bagging"}, {"sampling": "goss"}),
+        ({"sampling": "goss"}, {"sampling": "bagging"}),
+        ({}, {"feature_fraction": 0.5}),
+    ],
+)
 def test_sampling_options_draw_other_trees_and_keep_the_driving_feature(
-    options: dict[str, object],
+    base: dict[str, object], options: dict[str, object]
 ) -> None:
-    """GOSS and column sampling change the trees (so the option is live), not what drives y."""
-    config = CONFIG.model_copy(update=options)
+    """GOSS, bagging and column sampling change the trees (so each option is live), not what
+    drives y."""
+    today_config = CONFIG.model_copy(update=base)
+    config = today_config.model_copy(update=options)
     values, names = _problem(seed=8)
     codes = screening.quantile_codes(values, 62, 5000)
     parent = screening.binned_dataset(codes, names, screening.dataset_params(config, 1, 1))
     rows = np.arange(3000)
     y = _labels(values, rows, 9, seed=9)
     split = ((rows[:2400], y[:2400]), (rows[2400:], y[2400:]))
-    today = screening.screen_variant(
-        parent, *split, screening.train_params(CONFIG, threads=1, seed=1), CONFIG
-    )
+    today_params = screening.train_params(today_config, threads=1, seed=1)
+    today = screening.screen_variant(parent, *split, today_params, today_config)
     params = screening.train_params(config, threads=1, seed=1)
     assert ("bagging_freq" in params) == (config.sampling == "bagging")
     option = screening.screen_variant(parent, *split, params, config)
