@@ -112,7 +112,9 @@ def render_runs(figures: dict[str, dict[str, Any]]) -> list[str]:
     floor_topk = min(
         (_topk_shared(figures[a]["topk"], figures[b]["topk"]) for a, b in pairs), default=0
     )
-    floor_ap = min(float(figures[s]["holdout"]["holdout_macro_ap"].mean()) for s in seeds)
+    seed_ap = {s: float(figures[s]["holdout"]["holdout_macro_ap"].mean()) for s in seeds}
+    ap_spread = max((abs(seed_ap[a] - seed_ap[b]) for a, b in pairs), default=0.0)
+    base_ap = float(base["holdout"]["holdout_macro_ap"].mean())
     lines = [
         "| run | screened | `lgb.train` summed (s) | speed vs today | select wall (s) "
         "| final set shared with today's seeds (mean) | top-k shared (median) "
@@ -138,8 +140,7 @@ def render_runs(figures: dict[str, dict[str, Any]]) -> list[str]:
             what
             for what, ok in (
                 ("final set", final >= floor_final),
-                ("top-k", topk >= floor_topk),
-                ("AP", ap >= floor_ap),
+                ("AP", abs(ap - base_ap) <= ap_spread),
             )
             if not ok
         ]
@@ -152,9 +153,11 @@ def render_runs(figures: dict[str, dict[str, Any]]) -> list[str]:
     lines += [
         "",
         f"Noise floor (today's method under seeds {', '.join(seeds)}, every pair): final set "
-        f"shared at least {floor_final:.1%}, a variant's top-k at least {floor_topk:.1%}, the "
-        f"champions' mean hold-out macro AP at least {floor_ap:.4f}. An option is within it "
-        "when its mean agreement with today's seeds and its mean AP reach those lows.",
+        f"shared at least {floor_final:.1%} (a variant's top-k at least {floor_topk:.1%}, shown, "
+        f"not a criterion); the champions' mean hold-out macro AP differs by up to "
+        f"{ap_spread:.4f} between them. An option is within the floor when its final set shares "
+        "at least the floor's with today's seeds and its mean AP differs from today's by no more "
+        "than the seeds differ among themselves.",
     ]
     return lines
 
