@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,27 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _write_text(target: Path, value: Any) -> None:
+    write_bytes_atomic(target, str(value).encode())
+
+
+CODECS: dict[str, tuple[Callable[[Path], Any], Callable[[Path, Any], None]]] = {
+    "parquet": (pd.read_parquet, write_parquet_atomic),
+    "json": (read_json, write_json_atomic),
+    "text": (Path.read_text, _write_text),
+    "lightgbm": (Path.read_text, _write_text),  # a booster's model text
+}
+"""How each catalog format is read and written (atomically): ``RunStore.load``/``save``. Optuna
+journals, the MLflow database and NumPy code matrices are read and written by their owners."""
+
+
+def _codec(name: str) -> tuple[Callable[[Path], Any], Callable[[Path, Any], None]]:
+    form = catalog.CATALOG[name].format
+    if form not in CODECS:
+        raise TypeError(f"dataset {name} ({form}) is read and written by its owner, not the store")
+    return CODECS[form]
+
+
 def file_fingerprint(path: Path) -> str:
     """SHA-256 of a file's bytes (first 16 hex digits): cheap identity for cache keys."""
     digest = hashlib.sha256()
@@ -149,6 +170,18 @@ class RunStore:
         """The path of a dataset of the run catalog (``swingml.io.catalog``), e.g. ``("model",
         main_id=...)``; not created."""
         return self.root / catalog.relative(name, **keys)
+
+    def load(self, name: str, **keys: object) -> Any:
+        """Dataset ``name`` read with its format's codec (a DataFrame, a JSON value, text)."""
+        reader, _ = _codec(name)
+        return reader(self.dataset(name, **keys))
+
+    def save(self, name: str, value: Any, **keys: object) -> Path:
+        """Write ``value`` as dataset ``name`` with its format's codec, atomically; its path."""
+        _, writer = _codec(name)
+        path = self.dataset(name, **keys)
+        writer(path, value)
+        return path
 
     def folder(self, name: str, **keys: object) -> Path:
         """A folder one component owns whole (``swingml.io.catalog.FOLDERS``); not created."""

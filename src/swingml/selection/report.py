@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from swingml.errors import StageFailedError
-from swingml.io.store import RunStore, read_json, write_json_atomic, write_parquet_atomic
+from swingml.io.store import RunStore, read_json
 from swingml.selection.aggregate import aggregate, family_mix, overlap, ranking_table, source_mix
 from swingml.selection.tasks import VariantJob, is_screened, variant_path
 from swingml.selection.union import SymbolPlan
@@ -168,10 +168,10 @@ def save(store: RunStore, selected: Selected, key: str) -> None:
     """Write the rankings, the report and, last (it marks the outputs complete for ``key``),
     ``selection/final_features.json``."""
     features = selected.features
-    write_parquet_atomic(store.dataset("select_rankings"), selected.rankings)
-    write_json_atomic(store.dataset("select_report"), selected.report)
+    store.save("select_rankings", selected.rankings)
+    store.save("select_report", selected.report)
     final = {"key": key, "features": features, "size": len(features)}
-    write_json_atomic(store.dataset("final_features"), final)
+    store.save("final_features", final)
 
 
 def headline(summary: Mapping[str, Any]) -> list[str]:

@@ -23,7 +23,7 @@ from swingml.features.layout import Layout, check_short_names, plan_layout
 from swingml.features.metadata import remove_stale, store_details, store_metadata, summary_line
 from swingml.features.plan import FeaturePlan, make_plan, plan_spec
 from swingml.io import parted
-from swingml.io.store import RunStore, combine_fingerprints, write_json_atomic
+from swingml.io.store import RunStore, combine_fingerprints
 from swingml.orchestration import Task, TaskResult
 from swingml.workflow.loading import candles_file
 from swingml.workflow.pipeline import StageContext
@@ -120,7 +120,7 @@ def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> 
     """Write the metadata (it completes the store), drop stale blocks, report the counts."""
     config, layout = ctx.config, planned.layout
     metadata = store_metadata(planned.plan, layout, config.features, config.data.interval)
-    write_json_atomic(ctx.store.dataset("features_metadata"), metadata)
+    ctx.store.save("features_metadata", metadata)
     removed = remove_stale(ctx.store.features_dir(), {e["file"] for e in metadata["features"]})
     figures = [r.value for r in results if isinstance(r.value, dict)]
     peaks = [r.peak_rss_mb for r in results]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from swingml.errors import BadInputError
 from swingml.features.matrix import METADATA, feature_names, load_matrix, symbol_timestamps
-from swingml.io.store import read_json, write_json_atomic
+from swingml.io.store import read_json
 from swingml.orchestration import TaskResult
 from swingml.prep.outputs import input_key, report
 from swingml.prep.pipeline import Block, development_rows, epoch_ms, run_filters, union_bars
@@ -96,7 +96,7 @@ def _key(ctx: StageContext) -> str:
 def _reuse(ctx: StageContext, key: str) -> dict[str, Any] | None:
     if not ctx.store.is_current("prep_kept", key):
         return None
-    stored = read_json(ctx.store.dataset("prep_report"))
+    stored = ctx.store.load("prep_report")
     ctx.console.print(f"prep: reused {stored['features_out']} kept features")
     return dict(stored["summary"], reused=True)
 
@@ -127,9 +127,9 @@ def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> 
     result = run_filters(loader, ctx.config.prep, len(loader.names))
     wall = time.perf_counter() - planned.start
     written = report(result, planned.cutoff, loader.load_s, wall)
-    write_json_atomic(store.dataset("prep_report"), written)
+    store.save("prep_report", written)
     kept = {"key": planned.key, "features": result.kept, "cutoff": str(planned.cutoff)}
-    write_json_atomic(store.dataset("prep_kept"), kept)
+    store.save("prep_kept", kept)
     summary = written["summary"]
     ctx.console.print(
         f"prep: {summary['features_in']:,} → {summary['features_out']:,} features "

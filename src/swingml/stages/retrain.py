@@ -51,7 +51,7 @@ def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:
     taken = take_new_history(ctx, "retrain")
     refresh_derived(ctx, "retrain")
     models = production_models(config, store)
-    holdout = pd.read_parquet(store.dataset("holdout")).set_index("main_id")
+    holdout = store.load("holdout").set_index("main_id")
     best_iteration = holdout["best_iteration"].to_dict()
     recipe_hash = config.slice_hash("training", "retrain", "run")
     registry = open_registry(config, store)

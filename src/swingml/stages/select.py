@@ -19,7 +19,7 @@ import pandas as pd
 from swingml.config import Config
 from swingml.errors import BadInputError
 from swingml.features.matrix import load_matrix, read_metadata
-from swingml.io.store import RunStore, combine_fingerprints, file_fingerprint, read_json
+from swingml.io.store import RunStore, combine_fingerprints, file_fingerprint
 from swingml.modeling.splits import development_mask
 from swingml.orchestration import Task, TaskResult, task_key
 from swingml.selection import report, tasks, union
@@ -82,7 +82,7 @@ def _reuse(ctx: StageContext, key: str) -> dict[str, Any] | None:
     if not ctx.store.is_current("final_features", key):
         return None
     ctx.console.print(f"select: reused {len(loading.read_selected(ctx.store))} features")
-    return dict(read_json(ctx.store.dataset("select_report"))["summary"], reused=True)
+    return dict(ctx.store.load("select_report")["summary"], reused=True)
 
 
 def _plan(ctx: StageContext, key: str | None) -> Plan[_Planned]:

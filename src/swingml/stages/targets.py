@@ -24,8 +24,6 @@ from swingml.io import parted
 from swingml.io.store import (
     RunStore,
     file_fingerprint,
-    write_json_atomic,
-    write_parquet_atomic,
 )
 from swingml.orchestration import Task, TaskResult
 from swingml.targets.checks import check_candle_rows, details
@@ -61,7 +59,7 @@ def _reuse(ctx: StageContext, key: str) -> dict[str, Any] | None:
     if not _reusable(ctx.store, json.loads(key), ctx.config.data.symbols):
         return None
     ctx.console.print("targets: candles and config unchanged, reusing the stored targets")
-    summary = pd.read_parquet(ctx.store.dataset("targets_summary"))
+    summary = ctx.store.load("targets_summary")
     return details(ctx.config, summary, True)
 
 
@@ -104,8 +102,8 @@ def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> 
             f"({result.wall_s:.1f} s)"
         )
     summary = pd.concat(frames, ignore_index=True)
-    write_parquet_atomic(store.dataset("targets_summary"), summary)
-    write_json_atomic(store.dataset("targets_meta"), {**planned.wanted, "targets": target_prints})
+    store.save("targets_summary", summary)
+    store.save("targets_meta", {**planned.wanted, "targets": target_prints})
     return details(ctx.config, summary, False)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from swingml.errors import StageFailedError
 from swingml.inference.store import PROBA
-from swingml.io.store import RunStore, exclusive_lock, write_bytes_atomic, write_parquet_atomic
+from swingml.io.store import RunStore, exclusive_lock
 from swingml.orchestration import Task, TaskResult
 from swingml.registry.mlflow_registry import (
     MlflowRegistry,
@@ -75,9 +75,8 @@ def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> 
     done = [r.value for r in results if r.ok]
     fingerprint = _fingerprint(store, planned.models)
     for item in done:
-        text = str(item["model"]).encode()
-        write_bytes_atomic(store.dataset("model", main_id=item["main_id"]), text)
-    write_parquet_atomic(store.dataset("holdout_predictions"), holdout_predictions(done, PROBA))
+        store.save("model", str(item["model"]), main_id=item["main_id"])
+    store.save("holdout_predictions", holdout_predictions(done, PROBA))
     card = functools.partial(
         train_card,
         features=planned.models.inputs.features,
@@ -91,7 +90,7 @@ def _finish(ctx: StageContext, planned: _Planned, results: list[TaskResult]) -> 
     evaluated, versions = _register(registry, card, done, names)
     register_s = time.perf_counter() - start
     _add_versions(table, names, evaluated, versions)
-    write_parquet_atomic(store.dataset("holdout"), table)
+    store.save("holdout", table)
     details: dict[str, Any] = {
         "models": len(done),
         "registered": len(versions),

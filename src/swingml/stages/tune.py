@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swingml.config import Config
-from swingml.io.store import write_json_atomic, write_parquet_atomic
 from swingml.modeling.space import ParamValue
 from swingml.orchestration import Task
 from swingml.orchestration.tasks import task_key
@@ -64,9 +63,9 @@ def _screen(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) -
     done = execute(ctx, f"tune-stage{stage.number}", work)
     rows = [row for r in done if r.ok for row in r.value["rows"]]
     board = tasks.leaderboard(variants(config), rows)
-    write_parquet_atomic(store.dataset("tune_leaderboard"), board)
+    store.save("tune_leaderboard", board)
     best = best_per_main(board) if len(board) else board
-    write_parquet_atomic(store.dataset("tune_best"), best)
+    store.save("tune_best", best)
     return reports.screen_report(done, plans.slots(config, len(slices)), board, best)
 
 
@@ -118,9 +117,9 @@ def _studies(ctx: StageContext, inputs: Inputs, stage: StageSpec, grant: Grant) 
     for study in done.values():
         if stage.cv == "rolling" and study.extra.get("folds"):
             record = tasks.folds_record(study, stage.number)
-            write_json_atomic(store.dataset("tune_folds", main_id=study.model_id), record)
+            store.save("tune_folds", record, main_id=study.model_id)
     frame = tasks.study_frame(models, done)
-    write_parquet_atomic(store.dataset("tune_results", number=stage.number), frame)
+    store.save("tune_results", frame, number=stage.number)
     return reports.study_report(finished, plans.slots(config, len(work)), frame)
 
 
@@ -150,8 +149,8 @@ def _take_turn(
     ledger["stages"][str(number)] = entry
     if turn.studies:
         records.record(store, number, key, report.counts)
-    write_json_atomic(store.dataset("tune_ledger"), ledger)
-    write_json_atomic(store.dataset("best_params"), results.best_params(store))
+    store.save("tune_ledger", ledger)
+    store.save("best_params", results.best_params(store))
     ctx.console.print(turn.line(grant, report, spent))
     return report
 

@@ -65,15 +65,15 @@ def _finish(
     done = [r.value for r in results if r.ok]
     predictions = pd.concat(done, ignore_index=True) if done else pd.DataFrame()
     scores = _scores(predictions, config, cutoff) if len(predictions) else pd.DataFrame()
-    write_parquet_atomic(store.dataset("walkforward_predictions"), predictions)
-    write_parquet_atomic(store.dataset("walkforward_scores"), scores)
+    store.save("walkforward_predictions", predictions)
+    store.save("walkforward_scores", scores)
     fee = config.retrain.fee
     top = confident(predictions, fee) if len(predictions) else pd.DataFrame()
     write_parquet_atomic(
         store.dataset("walkforward_trades"),
         by_predicted_class(predictions, fee) if len(predictions) else pd.DataFrame(),
     )
-    write_parquet_atomic(store.dataset("walkforward_confident"), top)
+    store.save("walkforward_confident", top)
     summary = cadence_summary(scores) if len(scores) else {}
     _print(ctx, summary)
     return {
