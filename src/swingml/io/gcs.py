@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -416,6 +416,6 @@ def open_store(run_dir: str, work_dir: str | None = None) -> RunStore:
     return store
 
 
-def _backends_keep_the_protocol(local: RunStore, remote: RemoteRunStore) -> list[RunBackend]:
-    """Checked by mypy: both backends implement ``RunBackend``."""
-    return [local, remote]
+if TYPE_CHECKING:  # mypy checks that both backends keep the protocol
+    _LOCAL: type[RunBackend] = RunStore
+    _REMOTE: type[RunBackend] = RemoteRunStore
