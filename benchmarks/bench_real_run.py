@@ -6,8 +6,11 @@
 files), ``BASELINE`` the 864-variant ``small``-profile run on the same files with the same tuning
 budget. Writes the ``measured`` section of docs/results/full_real_run.md (the projection that
 ``bench_seed_scale.py --real-data`` writes is its other section): per-stage wall and tasks, peak
-RSS per stage's tasks, selection's figures, the tuning budget, and the champions' hold-out AP
-model by model against the baseline (``scripts/compare_holdout.py``).
+RSS per stage's tasks, selection's figures, the tuning budget, the hold-out table (champion vs
+class prior vs random ranking, lift with the report's calibrated interval), the champions'
+hold-out AP model by model against the baseline (``scripts/compare_holdout.py``) and whether
+the run's mean AP lies outside the range of the ``small`` runs (``--small NAME=RUN_OR_AP``: more
+of them, e.g. the other seeds of the selection batch).
 """
 
 from __future__ import annotations
@@ -105,7 +108,74 @@ def selection_lines(run: Path, base: Path) -> list[str]:
     return lines
 
 
-def render_measured(run: Path, base: Path) -> str:
+def champions(run: Path) -> pd.DataFrame:
+    """The report's champions table (hold-out AP, class prior, random ranking, lift and its
+    calibrated 90 % interval), writing the run's report first where it has none."""
+    path = run / "report" / "report_data" / "champions.parquet"
+    if not path.is_file():
+        from swingml.report.command import write_report
+
+        write_report(run)
+    return pd.read_parquet(path)
+
+
+def skill_lines(run: Path) -> list[str]:
+    """The hold-out table of ``run``: each champion against the class prior and a random ranking,
+    its lift over the random ranking with the report's calibrated interval."""
+    table = champions(run).sort_values("model")
+    lines = [
+        "| model | variant | train / hold-out events | champion AP | class prior AP | random "
+        "ranking AP | lift (90 % interval) | skill |",
+        "|---|---|---:|---:|---:|---:|---|:---:|",
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"| {row.model} | `{row.variant}` | {row.train_events:,} / {row.holdout_events:,} "
+            f"| {row.holdout_macro_ap:.3f} | {row.prior_macro_ap:.3f} | "
+            f"{row.random_macro_ap:.3f} | {row.lift:+.3f} ({row.lift_low:+.3f} to "
+            f"{row.lift_high:+.3f}) | {'yes' if row.skill else 'no'} |"
+        )
+    ap = table["holdout_macro_ap"]
+    lines += [
+        "",
+        f"{len(table)} champions: mean hold-out macro AP {ap.mean():.4f}, class prior "
+        f"{table['prior_macro_ap'].mean():.4f}, random ranking "
+        f"{table['random_macro_ap'].mean():.4f}"
+        f"; beat the class prior {int((ap > table['prior_macro_ap']).sum())}/{len(table)}, the "
+        f"random ranking {int((ap > table['random_macro_ap']).sum())}/{len(table)}; skill (the "
+        f"lift's calibrated 90 % interval above zero, `swingml report`) "
+        f"{int(table['skill'].sum())}/{len(table)}.",
+    ]
+    return lines
+
+
+def small_runs_lines(run: Path, smalls: dict[str, float]) -> list[str]:
+    """Is the full run's mean hold-out AP outside the range of the ``small`` runs' means?"""
+    mean = float(holdout(run)["holdout_macro_ap"].mean())
+    low, high = min(smalls.values()), max(smalls.values())
+    verdict = "outside" if mean < low or mean > high else "inside"
+    lines = [
+        "| run | champions' mean hold-out macro AP |",
+        "|---|---:|",
+        *[f"| {name} | {ap:.4f} |" for name, ap in smalls.items()],
+        f"| **this run (full profile, 2160 variants)** | **{mean:.4f}** |",
+        "",
+        f"The `small` runs span {low:.4f} to {high:.4f} (a spread of {high - low:.4f}); this "
+        f"run's {mean:.4f} is **{verdict}** that range"
+        + (
+            ": on these files, 15K features and 2160 variants buy no hold-out skill that the "
+            "small profile's own seed-to-seed noise does not also produce."
+            if verdict == "inside"
+            else (
+                f", {'above' if mean > high else 'below'} it by "
+                f"{(mean - high) if mean > high else (low - mean):.4f}."
+            )
+        ),
+    ]
+    return lines
+
+
+def render_measured(run: Path, base: Path, smalls: dict[str, float]) -> str:
     summary, base_summary = _json(run / "summary.json"), _json(base / "summary.json")
     config = _json(run / "manifest.json")["config"]
     peaks = task_peaks(run)
@@ -113,17 +183,22 @@ def render_measured(run: Path, base: Path) -> str:
         "## Measured",
         "",
         f"Run directory `{run.name}`, config: profile `real-1h` + `configs/grids/grid-2160.yaml` "
-        f"+ `features.profile={config['features']['profile']}` + "
-        f"`tuning.stage4_models={config['tuning']['stage4_models']}` (the baseline's tuning "
-        f"settings: a {config['tuning']['budget']:g}-{config['tuning']['budget_unit']} budget, "
-        f"stage-3 cap {config['tuning']['max_trials_stage3']}, stage-4 cap "
-        f"{config['tuning']['max_trials_stage4']}); baseline `{base.name}` (profile `real-1h`: "
-        f"the `small` features, the default 864-variant grid). Machine: {machine()}; load "
-        f"average when rendered: {load_average()}.",
+        f"+ `features.profile={config['features']['profile']}` + the baseline's tuning settings "
+        f"(a {config['tuning']['budget']:g}-{config['tuning']['budget_unit']} budget, stage-3 "
+        f"cap {config['tuning']['max_trials_stage3']}, stage-4 cap "
+        f"{config['tuning']['max_trials_stage4']}, {config['tuning']['stage4_models']} stage-4 "
+        f"models); selection: {config['selection']['sampling']}, learning rate "
+        f"{config['selection']['learning_rate']:g}, <= {config['selection']['num_rounds']} "
+        f"rounds, patience {config['selection']['early_stopping']}. Baseline `{base.name}` "
+        "(profile `real-1h`: the `small` features, the default 864-variant grid; its cheap "
+        "stages were copied from an earlier run, so they show 0 s). Machine: "
+        f"{machine()}; load average when rendered: {load_average()}.",
         "",
         "### Stages",
         "",
         *stages_table(summary, base_summary),
+        "",
+        goal_line(summary),
         "",
     ]
     if peaks:
@@ -141,11 +216,46 @@ def render_measured(run: Path, base: Path) -> str:
         "",
         *budget_table(run),
         "",
+        "### Hold-out: champion vs class prior vs random ranking",
+        "",
+        *skill_lines(run),
+        "",
         "### Hold-out: this run vs the baseline, model by model",
         "",
         render(holdout(run), holdout(base), ("full", "small")),
+        "",
+        "### Against the `small` profile's runs",
+        "",
+        *small_runs_lines(run, smalls),
     ]
     return "\n".join(lines)
+
+
+GOAL_MIN = 100.0
+"""The issue's goal for the whole run on this 2-core machine, minutes of wall."""
+
+
+def goal_line(summary: dict[str, Any]) -> str:
+    """The run's wall by its own stage table against ``GOAL_MIN``."""
+    total = sum(float(summary["stages"].get(name, {}).get("wall_s", 0.0)) for name in ORDER)
+    verdict = "within" if total <= GOAL_MIN * 60 else "over"
+    return (
+        f"Whole run by its stage table: **{total / 60:.1f} min** of wall, {verdict} the "
+        f"{GOAL_MIN:.0f}-minute goal on this 2-core machine."
+    )
+
+
+def small_runs(entries: list[str]) -> dict[str, float]:
+    """``NAME=RUN_DIR`` (a finished run: its champions' mean hold-out AP) or ``NAME=AP`` (a
+    figure recorded from a run whose directory is gone) per entry."""
+    out: dict[str, float] = {}
+    for entry in entries:
+        name, _, value = entry.partition("=")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            out[name] = float(holdout(Path(value))["holdout_macro_ap"].mean())
+    return out
 
 
 def selection_progress(run: Path) -> dict[str, Any]:
@@ -281,10 +391,18 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("baseline", type=Path)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--small",
+        nargs="*",
+        default=[],
+        metavar="NAME=RUN_OR_AP",
+        help="the small profile's runs to compare with (a finished run or a recorded mean AP)",
+    )
     args = parser.parse_args()
     summary = _json(args.run / "summary.json")
     if "train" in summary["stages"]:
-        text = render_measured(args.run, args.baseline)
+        smalls = {args.baseline.name: float(holdout(args.baseline)["holdout_macro_ap"].mean())}
+        text = render_measured(args.run, args.baseline, smalls | small_runs(args.small))
     else:
         config = _json(args.run / "manifest.json")["config"]
         train_s = float(_json(args.baseline / "summary.json")["stages"]["train"]["wall_s"])

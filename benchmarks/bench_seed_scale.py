@@ -217,6 +217,7 @@ def seed_events(root: Path) -> dict[str, int]:
     from swingml.workflow.loading import load_variant
 
     run = root / "seed-events"
+    root.mkdir(parents=True, exist_ok=True)
     sets = overrides(1.0, "tiny", 1.0, sample=False)
     for stage in ("data", "targets"):
         if not (run / ("targets" if stage == "targets" else "candles")).is_dir():
@@ -1213,6 +1214,124 @@ def run_real(args: argparse.Namespace) -> None:
     print(f"wrote {RESULTS}")
 
 
+SEED_BIN_CPU_S = 85.8
+"""Selection's binning task at the seed's size (82,275 union rows x 7,247 features), CPU seconds,
+measured by ``--memory-probe`` (section of docs/benchmarks/seed_scale.md)."""
+SEED_PREP_CPU_S = 169.4
+"""Prep at the seed's size (full profile): CPU seconds of its process tree (``--memory-probe``)."""
+
+
+def from_real_run(real: Path, root: Path) -> dict[str, Any]:
+    """The seed's job projected with the costs of a finished full real run (``real``).
+
+    Selection: the run's own fit of a variant's wall, a + b x training events (one thread;
+    ``bench_real_run.selection_progress``), scaled by the seed's kept features over the run's,
+    applied to the seed's event counts (``seed_events``), one task per (symbol, window, kind)
+    after a binning task per symbol (measured at the seed's size). Tuning and production: the
+    run's measured tasks (CPU seconds) times the ratio of the seed's median training events to
+    the run's; stage 1 charged for all 2160 variants, no budget cut. Features, targets and prep:
+    measured at the seed's size.
+    """
+    from bench_real_run import selection_progress
+
+    fit = selection_progress(real)
+    kept = len(json.loads((real / "prep" / "kept_features.json").read_text())["features"])
+    per_feature = SEED_FEATURES_KEPT / kept
+    events = seed_events(root)
+    real_events = [n for n in usable_train_events(real).values() if n]
+    ratio = statistics.median(n for n in events.values() if n) / statistics.median(real_events)
+    chunks: dict[str, float] = {}
+    costs = []
+    for variant_id, n in events.items():
+        cost = (fit["a"] + fit["b"] * n) * per_feature * cpu_share(real, "select")
+        costs.append(cost)
+        key = "/".join(variant_id.split("/")[:3])
+        chunks[key] = chunks.get(key, 0.0) + cost
+    bins = [SEED_BIN_CPU_S] * 3
+    select = {n: schedule(bins, n) + schedule(sorted(chunks.values()), n) for n in CPUS}
+    budget = json.loads((real / "tuning" / "budget.json").read_text())["stages"]
+    stage1_cpu = tasks_table(real, "tune-stage1")["cpu_s"].sum() / budget["1"]["trials"]
+    stage1 = [stage1_cpu * ratio * GRID_VARIANTS / 36] * 36
+    walls: dict[str, dict[int, float]] = {
+        "features (measured at the seed's size, docs/benchmarks/features.md)": {
+            n: SEED_FEATURES_S if n == 2 else 28.0 for n in CPUS
+        },
+        "targets (measured at the seed's size)": dict.fromkeys(CPUS, SEED_TARGETS_S),
+        "prep (measured at the seed's size: its CPU seconds, one process)": dict.fromkeys(
+            CPUS, SEED_PREP_CPU_S
+        ),
+        "select (2160 variants, the full real run's cost per variant)": select,
+        "tune stage 1 (2160 variants, no budget cut)": {n: schedule(stage1, n) for n in CPUS},
+    }
+    for stage in ("tune-stage2", "tune-stage3", "tune-stage4", "train"):
+        tasks = [c * ratio for c in tasks_table(real, stage)["cpu_s"].tolist()]
+        walls[f"{stage} (the run's tasks x events)"] = {n: schedule(tasks, n) for n in CPUS}
+    peaks = {
+        stage: float(tasks_table(real, stage)["peak_rss_mb"].max())
+        for stage in ("select-bin", "select", "tune-stage1", "tune-stage3", "train")
+    }
+    return {
+        "fit": {k: fit[k] for k in ("a", "b", "screened")},
+        "kept": kept,
+        "ratio": ratio,
+        "events_median": statistics.median(events.values()),
+        "events_max": max(events.values()),
+        "select_cpu_s": sum(costs) + sum(bins),
+        "largest_task_s": max(chunks.values()),
+        "walls": walls,
+        "peaks": peaks,
+    }
+
+
+def usable_train_events(run: Path) -> dict[str, int]:
+    """Training events per screened variant of a finished run (its selection results)."""
+    return {
+        payload["variant"]: int(payload["n_train"])
+        for payload in (
+            json.loads(p.read_text()) for p in (run / "selection" / "variants").glob("*.json")
+        )
+    }
+
+
+def render_from_real(real: Path, fig: dict[str, Any]) -> str:
+    walls = fig["walls"]
+    total = {n: sum(w[n] for w in walls.values()) for n in CPUS}
+    fit = fig["fit"]
+    lines = [
+        "## Projected to the seed's size from the full real run (current)",
+        "",
+        f"Made on: {machine()}; load average {load_average()}. Costs from the finished full "
+        f"real run `{real.name}` (docs/results/full_real_run.md, the selection defaults of "
+        "today: GOSS, learning rate 0.2, <= 50 rounds, patience 5): a variant's screening "
+        f"wall = {fit['a']:.2f} s + {fit['b'] * 1000:.3f} ms per training event (least squares "
+        f"over its {fit['screened']:,} screened variants, {fig['kept']:,} features), scaled to "
+        f"the seed's {SEED_FEATURES_KEPT:,} features and applied to the seed's own event counts "
+        f"(grid-2160's targets built at 3 x {SEED_BARS:,} bars: median {fig['events_median']:,.0f} "
+        f"and max {fig['events_max']:,} training events); {fig['select_cpu_s'] / 3600:.2f} "
+        f"CPU-hours of selection, largest task (symbol, window, kind) "
+        f"{fig['largest_task_s'] / 60:.1f} min. Tuning and production: the run's tasks x "
+        f"{fig['ratio']:.2f} (the seed's median training events over the run's), at the run's "
+        "trial counts (its stage 2 had the 6 trials its budget left after stage 1).",
+        "",
+        "| stage | " + " | ".join(f"{n} CPUs (min)" for n in CPUS) + " |",
+        "|---|" + "---:|" * len(CPUS),
+        *[
+            f"| {name} | " + " | ".join(f"{w[n] / 60:,.1f}" for n in CPUS) + " |"
+            for name, w in walls.items()
+        ],
+        "| **total** | " + " | ".join(f"**{total[n] / 60:,.1f}**" for n in CPUS) + " |",
+        "",
+        f"On 16 CPUs: **{total[16] / 3600:.2f} h** (goal: <= 1 h). Memory: the full real run's "
+        "largest task per stage (MB): "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in fig["peaks"].items())
+        + "; at the seed's size the memory probe (its section on this page) measured at most "
+        "3,795 MB "
+        "(prep), so every task stays within 8 GB. Binning and prep at the seed's size are "
+        "measured there; the selection options change neither.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=None, help="share of the seed's bars")
@@ -1234,6 +1353,12 @@ def main() -> None:
         type=Path,
         default=None,
         help="candle folder of the real hourly files: project the full real run (results page)",
+    )
+    parser.add_argument(
+        "--from-real-run",
+        type=Path,
+        default=None,
+        help="a finished full real run: project the seed's job with its costs (no stage runs)",
     )
     parser.add_argument(
         "--parts",
@@ -1261,6 +1386,12 @@ def main() -> None:
         return
     if args.real_data is not None:
         run_real(args)
+        return
+    if args.from_real_run is not None:
+        fig = from_real_run(args.from_real_run, args.run)
+        text = render_from_real(args.from_real_run, fig)
+        write_section(DOC, "from-real-run", text, "# Seed scale (`benchmarks/bench_seed_scale.py`)")
+        print(text)
         return
     if args.memory_probe:
         args.scale = 1.0 if args.scale is None else args.scale

@@ -316,6 +316,11 @@ SPEED_OPTIONS: dict[str, dict[str, Any]] = {
         "num_rounds": 50,
         "early_stopping": 10,
     },
+    "learning_rate 0.1, <= 100 rounds, early stopping 20 (the defaults until 2026-12-07)": {
+        "learning_rate": 0.1,
+        "num_rounds": 100,
+        "early_stopping": 20,
+    },
     "max_bin 31": {"max_bin": 31},
     "bins matched to rows": {"bins": "rows"},
     "bins matched to rows + GOSS": {

@@ -57,6 +57,8 @@ LABELS = {
     "goss": "GOSS",
     "ff05": "feature_fraction 0.5",
     "goss-ff05": "GOSS + feature_fraction 0.5",
+    "goss-lr02": "GOSS + learning_rate 0.2, <= 50 rounds, patience 10",
+    "goss-lr02-es5": "GOSS + learning_rate 0.2, <= 50 rounds, patience 5",
 }
 
 
@@ -81,23 +83,37 @@ def _topk_shared(a: dict[str, set[str]], b: dict[str, set[str]]) -> float:
     return statistics.median(_shared(a.get(v, set()), b[v]) for v in b)
 
 
-def run_figures(root: Path) -> dict[str, dict[str, Any]]:
-    """Per finished run in ``root``: screening time, the selections and the champions' hold-out."""
+def run_figures(root: Path, recorded: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """Per run in ``root``: screening time, the selections and the champions' hold-out.
+
+    A run that stopped after ``select`` counts when ``recorded`` holds its champions' mean
+    hold-out AP (a figure measured by an earlier run of the same settings, whose directory is
+    gone): it gives its final set and rankings, and no paired comparison.
+    """
     figures: dict[str, dict[str, Any]] = {}
-    done = [p for p in root.iterdir() if (p / "training" / "holdout.parquet").is_file()]
+    done = [
+        p
+        for p in root.iterdir()
+        if (p / "training" / "holdout.parquet").is_file()
+        or (p.name in recorded and (p / "selection" / "final_features.json").is_file())
+    ]
     order = list(LABELS)
     for run in sorted(done, key=lambda p: (order.index(p.name) if p.name in order else 99, p.name)):
         summary = _json(run / "selection" / "report.json")["summary"]
         stages = _json(run / "summary.json")["stages"]
+        trained = (run / "training" / "holdout.parquet").is_file()
         figures[run.name] = {
             "train_s": float(summary["train_s_total"]),
             "select_wall_s": float(stages["select"]["wall_s"]),
             "screened": int(summary["screened"]),
             "final": _final(run),
             "topk": _topk(run),
-            "holdout": holdout(run),
+            "holdout": holdout(run) if trained else None,
+            "ap": (
+                float(holdout(run)["holdout_macro_ap"].mean()) if trained else recorded[run.name]
+            ),
         }
-    if "today" not in figures:
+    if "today" not in figures or figures["today"]["holdout"] is None:
         raise SystemExit(f"{root}/today: no finished run of today's settings")
     return figures
 
@@ -112,9 +128,9 @@ def render_runs(figures: dict[str, dict[str, Any]]) -> list[str]:
     floor_topk = min(
         (_topk_shared(figures[a]["topk"], figures[b]["topk"]) for a, b in pairs), default=0
     )
-    seed_ap = {s: float(figures[s]["holdout"]["holdout_macro_ap"].mean()) for s in seeds}
+    seed_ap = {s: figures[s]["ap"] for s in seeds}
     ap_spread = max((abs(seed_ap[a] - seed_ap[b]) for a, b in pairs), default=0.0)
-    base_ap = float(base["holdout"]["holdout_macro_ap"].mean())
+    base_ap = base["ap"]
     lines = [
         "| run | screened | `lgb.train` summed (s) | speed vs today | select wall (s) "
         "| final set shared with today's seeds (mean) | top-k shared (median) "
@@ -126,12 +142,12 @@ def render_runs(figures: dict[str, dict[str, Any]]) -> list[str]:
         others = [s for s in seeds if s != name]
         final = statistics.mean(_shared(fig["final"], figures[s]["final"]) for s in others)
         topk = statistics.mean(_topk_shared(fig["topk"], figures[s]["topk"]) for s in others)
-        both = fig["holdout"].join(base["holdout"].add_suffix("_base"), how="inner")
-        diff = (both["holdout_macro_ap"] - both["holdout_macro_ap_base"]).to_numpy()
-        ap = float(fig["holdout"]["holdout_macro_ap"].mean())
-        if name == "today":
+        ap = fig["ap"]
+        if name == "today" or fig["holdout"] is None:
             paired, wins, p_value = "-", "-", "-"
         else:
+            both = fig["holdout"].join(base["holdout"].add_suffix("_base"), how="inner")
+            diff = (both["holdout_macro_ap"] - both["holdout_macro_ap_base"]).to_numpy()
             low, high = mean_interval(diff)
             up, down = int((diff > 0).sum()), int((diff < 0).sum())
             paired = f"{diff.mean():+.4f} ({low:+.4f} to {high:+.4f})"
@@ -251,7 +267,19 @@ def main() -> None:
     parser.add_argument("--regime", action="store_true", help="time one 20K x 7.5K variant")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--regime-json", type=Path, help="reuse (or write) the regime figures")
+    parser.add_argument(
+        "--recorded-ap",
+        nargs="*",
+        default=[],
+        metavar="NAME=AP",
+        help="mean hold-out AP of a run in --runs that stopped after select (measured earlier)",
+    )
+    parser.add_argument(
+        "--section", default="selection_side_by_side", help="the page section to (re)write"
+    )
+    parser.add_argument("--title", default="Selection options side by side")
     args = parser.parse_args()
+    recorded = {k: float(v) for k, _, v in (e.partition("=") for e in args.recorded_ap)}
     regime_fig = None
     if args.regime_json is not None and args.regime_json.is_file():
         regime_fig = json.loads(args.regime_json.read_text())
@@ -260,26 +288,37 @@ def main() -> None:
         if args.regime_json is not None:
             args.regime_json.write_text(json.dumps(regime_fig))
     lines = [
-        "## Selection options side by side (`benchmarks/bench_selection_side_by_side.py`)",
+        f"## {args.title} (`benchmarks/bench_selection_side_by_side.py`)",
         "",
         f"Machine: {machine()}. Load average at the end: {load_average()}. No GPU.",
         "",
     ]
     if args.runs is not None:
-        figures = run_figures(args.runs)
+        figures = run_figures(args.runs, recorded)
         lines += [
             "Real runs to champions (`swingml run --profile real-1h --set tuning.budget=2600 "
             "--set tuning.budget_unit=trials --set tuning.max_trials_stage3=2`, the selection "
             "option set on top): the three real hourly files, small profile, 864 variants; "
             "tuning by trial count, so every run tunes the same way and only selection differs. "
             "Speed is the screening's summed `lgb.train` time (one thread per variant).",
+            *(
+                [
+                    "Runs that stopped after `select` (their final set and rankings re-made, "
+                    "the same settings being deterministic) carry the champions' mean hold-out "
+                    "AP their earlier full run measured: "
+                    + ", ".join(f"{k} {v:.4f}" for k, v in recorded.items())
+                    + "; they have no paired column."
+                ]
+                if recorded
+                else []
+            ),
             "",
             *render_runs(figures),
             "",
         ]
     if regime_fig is not None:
         lines += [*render_regime(regime_fig, args.repeats), ""]
-    write_section(DOC, "selection_side_by_side", "\n".join(lines), TITLE)
+    write_section(DOC, args.section, "\n".join(lines), TITLE)
     print("\n".join(lines))
 
 
