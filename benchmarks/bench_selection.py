@@ -417,7 +417,11 @@ def _final(ranks: dict[str, list[tuple[str, float]]], size: int) -> list[str]:
 
 
 def render_options(
-    state: dict[str, Any], figures: dict[str, dict[str, Any]], symbol: str, final_size: int
+    state: dict[str, Any],
+    figures: dict[str, dict[str, Any]],
+    symbol: str,
+    final_size: int,
+    title: str = "Selection speed options",
 ) -> str:
     """The table of the speed options: time ratio, final-set and top-k agreement with today."""
     base_name = next(iter(figures))
@@ -438,13 +442,13 @@ def render_options(
             floor = (shared, topk)
         rows.append((name, fig, shared, topk))
     lines = [
-        "## Selection speed options (`benchmarks/bench_selection.py --options`)",
+        f"## {title} (`benchmarks/bench_selection.py --options`)",
         "",
         f"Machine: {machine()}. Load average at the end: {load_average()}. No GPU.",
         "",
         f"{len(ids)} real variants ({symbol}, windows "
-        f"{sorted({v.split('/')[1] for v in ids})}), {len(state['columns']):,} prep-kept features "
-        f"(small profile), {statistics.median(state['train_sizes']):,.0f} training events "
+        f"{sorted({v.split('/')[1] for v in ids})}), {len(state['columns']):,} prep-kept features, "
+        f"{statistics.median(state['train_sizes']):,.0f} training events "
         "median; one thread, the shared binned Dataset (bins matched to rows: a Dataset per "
         "distinct row set, its build in the first variant's wall), each option on the same "
         "variants. "
@@ -627,6 +631,10 @@ def main() -> None:
     )
     parser.add_argument("--final-size", type=int, default=200, help="final set size (--options)")
     parser.add_argument(
+        "--section", default="bench_selection_options", help="page section (--options)"
+    )
+    parser.add_argument("--title", default="Selection speed options", help="its heading")
+    parser.add_argument(
         "--k", type=float, nargs="*", help="only the variants with these k (--options)"
     )
     args = parser.parse_args()
@@ -645,8 +653,8 @@ def main() -> None:
             names = list(SPEED_OPTIONS)[:2] + [n for n in args.options if n in SPEED_OPTIONS]
             names = list(dict.fromkeys(names if args.options else SPEED_OPTIONS))
             figures = speed_options(state, names)
-            text = render_options(state, figures, args.symbol, args.final_size)
-            write_section(DOC, "bench_selection_options", text, TITLE)
+            text = render_options(state, figures, args.symbol, args.final_size, args.title)
+            write_section(DOC, args.section, text, TITLE)
             return
         figures = {"naive": naive(state), "ours": ours(state)}
         figures["stage"] = through_stage(run, state, args.symbol)
