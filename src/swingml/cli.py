@@ -95,20 +95,42 @@ class Shared:
     def load(self, recorded: bool = True) -> Config:
         """The resolved config: base → the run's recorded config (``recorded``) → profile →
         ``--config`` files → ``--set``; the profile's checks pass before anything runs."""
-        start = _recorded_config(self.run_dir) if recorded else None
+        return self._resolve(_recorded_config(self.run_dir) if recorded else None)
+
+    def _resolve(self, start: tuple[str, dict[str, Any]] | None) -> Config:
         config = load_config(self.profile, self.config or (), self.sets, self.run_dir, start)
         check_profile(config)
         return config
 
+    def layers(self, start: str | None) -> str:
+        """One line naming what the config was built from, in order: the run's recorded config
+        pins the defaults an existing run started with, so a user sees it before a long run."""
+        parts = [start or "the defaults (configs/base.yaml)"]
+        if self.profile:
+            parts.append(f"--profile {self.profile}")
+        parts += [f"--config {path}" for path in self.config or ()]
+        if self.sets:
+            parts.append("--set " + ", ".join(item.partition("=")[0] for item in self.sets))
+        return "config: " + ", then ".join(parts)
+
     def context(self, writes: bool = True) -> StageContext:
-        """A stage's context. A command that ``writes`` creates the run directory and records
-        its resolved config in ``manifest.json``; a read-only one leaves the directory as is."""
-        config = self.load()
+        """A stage's context. A command that ``writes`` creates the run directory, says what
+        its config was built from and records it in ``manifest.json``; a read-only one leaves
+        the directory as is."""
+        start = _recorded_config(self.run_dir)
+        config = self._resolve(start)
         store = open_store(config.run.dir, config.run.work_dir)
+        console = Console(stderr=True)
         if writes:
+            console.print(
+                self.layers(start[0] if start else None),
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
             store.root.mkdir(parents=True, exist_ok=True)
             store.write_manifest(config.model_dump(mode="json"), {})
-        return StageContext(config=config, store=store, console=Console(stderr=True))
+        return StageContext(config=config, store=store, console=console)
 
 
 def command(

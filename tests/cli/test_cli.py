@@ -94,3 +94,20 @@ def test_a_stage_command_runs_the_unfinished_stages_it_needs_then_stops(tmp_path
     stages = json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]
     assert stages["targets"]["reused"] is True
     assert stages["data"] == summary["stages"]["data"]  # not run again
+
+
+def test_a_writing_command_says_what_its_config_was_built_from(tmp_path: Path) -> None:
+    run_dir = str(tmp_path / "run")
+    first = runner.invoke(
+        app,
+        ["targets", "--profile", "integration-test", "--run-dir", run_dir, "--set", "run.seed=7"],
+    )
+    assert first.exit_code == 0, first.output
+    assert (
+        "config: the defaults (configs/base.yaml), then --profile integration-test, "
+        "then --set run.seed" in first.output
+    )
+    # an existing run starts from its manifest: the line says so before anything runs
+    second = runner.invoke(app, ["targets", "--run-dir", run_dir])
+    assert second.exit_code == 0, second.output
+    assert f"config: {run_dir}/manifest.json (the run's recorded config)" in second.output
