@@ -102,7 +102,7 @@ class Shared:
         check_profile(config)
         return config
 
-    def layers(self, start: str | None) -> str:
+    def _layers(self, start: str | None) -> str:
         """One line naming what the config was built from, in order: the run's recorded config
         pins the defaults an existing run started with, so a user sees it before a long run."""
         parts = [start or "the defaults (configs/base.yaml)"]
@@ -123,7 +123,7 @@ class Shared:
         console = Console(stderr=True)
         if writes:
             console.print(
-                self.layers(start[0] if start else None),
+                self._layers(start[0] if start else None),
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
